@@ -1,0 +1,1 @@
+"""Two-stage data preparation (imported as ``funrl.data_prep``): LLM judge + AST validation."""

@@ -1,0 +1,1 @@
+"""The BFCL-faithful AST reward (imported as ``funrl.reward``). Standard library only."""
