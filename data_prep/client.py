@@ -1,0 +1,142 @@
+"""Async chat client for an OpenAI-compatible endpoint: bounded concurrency, retries, journaled replies.
+
+    client = ChatClient(endpoint_cfg, journal)
+    reply = await client.complete("judge/xlam:7/0/0/format/0", messages)   # -> Entry(content, error)
+
+- At most ``concurrency`` requests are in flight (a semaphore held only while a request is on the wire).
+- 429, 5xx, timeouts, connection errors and malformed replies are retried ``max_retries`` times with
+  exponential backoff and jitter (a 429's Retry-After is honoured, capped at ``backoff_max_s``). When the
+  retries run out, :class:`EndpointError` stops the run, saying what failed and that a rerun resumes.
+- Any other 4xx concerns this one request (e.g. a prompt too long): it is journaled as an error, and the
+  sample is dropped with that reason instead of stopping the run.
+- Every reply is journaled before it is returned; a journaled request is never sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+from dataclasses import dataclass, field
+
+import openai
+
+from .config import EndpointConfig
+from .journal import Entry, Journal, request_key
+
+REQUEST_KEY_HEADER = "X-Request-Key"
+
+
+class EndpointError(RuntimeError):
+    """An endpoint kept failing after every retry; the run stops (a rerun resumes from the journal)."""
+
+
+class MalformedReply(ValueError):
+    pass
+
+
+@dataclass
+class ClientStats:
+    sent: int = 0  # HTTP requests made, retries included
+    replies: int = 0  # replies journaled by this process
+    reused: int = 0  # replies taken from the journal instead of the endpoint
+    retries: dict[str, int] = field(default_factory=dict)  # retried failures by kind
+    request_errors: int = 0  # non-retryable per-request failures (journaled)
+
+
+def _retryable_kind(exc: BaseException) -> str | None:
+    if isinstance(exc, openai.APITimeoutError):
+        return "timeout"
+    if isinstance(exc, openai.APIConnectionError):
+        return "connection"
+    if isinstance(exc, openai.APIStatusError):
+        if exc.status_code == 429:
+            return "http_429"
+        if exc.status_code >= 500 or exc.status_code == 408:
+            return f"http_{exc.status_code}"
+        return None
+    if isinstance(exc, (MalformedReply, json.JSONDecodeError, openai.APIResponseValidationError)):
+        return "malformed"
+    return None
+
+
+class ChatClient:
+    def __init__(self, cfg: EndpointConfig, journal: Journal, *, role: str = "endpoint") -> None:
+        self.cfg = cfg
+        self.journal = journal
+        self.role = role
+        self.stats = ClientStats()
+        self._sem = asyncio.Semaphore(cfg.concurrency)
+        self._client = openai.AsyncOpenAI(
+            base_url=cfg.base_url,
+            api_key=os.environ.get(cfg.api_key_env) or "EMPTY",
+            timeout=cfg.timeout_s,
+            max_retries=0,  # retries are ours: we decide what is retryable and journal the outcome
+        )
+
+    def body(self, messages: list[dict], *, response_format: dict | None = None) -> dict:
+        body = {
+            "model": self.cfg.model,
+            "messages": messages,
+            "temperature": self.cfg.temperature,
+            "max_tokens": self.cfg.max_tokens,
+        }
+        if response_format is not None:
+            body["response_format"] = response_format
+        return body
+
+    async def complete(
+        self, logical_id: str, messages: list[dict], *, response_format: dict | None = None
+    ) -> Entry:
+        body = self.body(messages, response_format=response_format)
+        key = request_key(logical_id, body)
+        cached = self.journal.get(key)
+        if cached is not None:
+            self.stats.reused += 1
+            return cached
+        content, error = await self._send(logical_id, key, body)
+        self.stats.replies += 1
+        return self.journal.put(key, logical_id, content, error)
+
+    async def _send(self, logical_id: str, key: str, body: dict) -> tuple[str | None, str | None]:
+        cfg = self.cfg
+        last = "no attempt"
+        for attempt in range(cfg.max_retries + 1):
+            wait = 0.0
+            try:
+                async with self._sem:
+                    self.stats.sent += 1
+                    resp = await self._client.chat.completions.create(
+                        **body, extra_headers={REQUEST_KEY_HEADER: key}
+                    )
+                choices = getattr(resp, "choices", None)
+                content = choices[0].message.content if choices else None
+                if not isinstance(content, str):
+                    raise MalformedReply("the reply has no choices[0].message.content string")
+                return content, None
+            except Exception as exc:  # noqa: BLE001 - classified below; anything unknown is re-raised
+                kind = _retryable_kind(exc)
+                if kind is None:
+                    if isinstance(exc, openai.APIStatusError):
+                        self.stats.request_errors += 1
+                        return None, f"http_{exc.status_code}: {str(exc)[:200]}"
+                    raise
+                last = f"{kind}: {str(exc)[:200]}"
+                self.stats.retries[kind] = self.stats.retries.get(kind, 0) + 1
+                if isinstance(exc, openai.APIStatusError) and exc.status_code == 429:
+                    try:
+                        wait = float(exc.response.headers.get("retry-after", 0))
+                    except ValueError:
+                        wait = 0.0
+            if attempt < cfg.max_retries:
+                backoff = min(cfg.backoff_max_s, cfg.backoff_initial_s * 2**attempt)
+                await asyncio.sleep(min(cfg.backoff_max_s, max(wait, backoff * (0.5 + random.random() / 2))))
+        raise EndpointError(
+            f"{self.role} at {cfg.base_url} (model {cfg.model!r}): request {logical_id} failed "
+            f"{cfg.max_retries + 1} times; last error: {last}. Replies received so far are journaled in "
+            f"{self.journal.path}: rerun the same command to resume."
+        )
+
+    async def aclose(self) -> None:
+        await self._client.close()

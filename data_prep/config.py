@@ -1,0 +1,225 @@
+"""Pipeline configuration: dataclasses, loaded from a YAML file plus ``dotted.key=value`` overrides.
+
+    cfg = load_config("prep.yaml", ["judge.max_rounds=2", "generate.endpoint.concurrency=32"])
+
+Unknown keys and wrongly typed values raise :class:`ConfigError` naming the full dotted key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CHECKS = ("is_call", "query_tool_fit", "cot_answer", "call_params", "format")
+OUTPUT_FORMATS = ("think_answer", "think_python", "think_tool_call")
+INPUT_FORMATS = ("xlam", "bfcl", "chat")
+
+
+class ConfigError(ValueError):
+    """A configuration key or value is wrong; the message names the dotted key."""
+
+
+@dataclass
+class EndpointConfig:
+    """An OpenAI-compatible chat endpoint (a vLLM server in practice)."""
+
+    base_url: str = "http://127.0.0.1:8000/v1"
+    model: str = "Qwen/QwQ-32B"
+    api_key_env: str = "OPENAI_API_KEY"  # environment variable holding the key; "EMPTY" when unset
+    concurrency: int = 64  # requests in flight at most
+    timeout_s: float = 600.0  # per request attempt
+    max_retries: int = 5  # extra attempts on 429 / 5xx / timeouts / malformed replies
+    backoff_initial_s: float = 1.0  # doubled after every failed attempt, with jitter
+    backoff_max_s: float = 60.0
+    temperature: float = 0.1  # FunReason sampled its judge and generator at 0.1
+    max_tokens: int = 4096
+
+
+@dataclass
+class InputConfig:
+    """One input file; ``format`` says which reader parses it."""
+
+    path: str = ""
+    format: str = "xlam"  # xlam | bfcl | chat
+    possible_answers: str | None = None  # BFCL only: the possible-answer JSONL matching ``path``
+    name: str | None = None  # source name in sample ids and ``data_source``; default: the file stem
+    limit: int | None = None  # read at most this many rows
+
+
+@dataclass
+class GenerateConfig:
+    """Stage 0: CoT + calls from a teacher (or the model being trained: self-refinement)."""
+
+    endpoint: EndpointConfig = field(default_factory=EndpointConfig)
+    samples_per_query: int = 1
+    reuse_existing_cot: bool = True  # a sample that already has a CoT and reference calls is not regenerated
+    show_reference: bool = (
+        False  # put the reference calls in the generation prompt (distillation toward them)
+    )
+
+
+@dataclass
+class JudgeConfig:
+    """Stage 1: the five FunReason checks, iterated."""
+
+    endpoint: EndpointConfig | None = None  # None: the generator's endpoint
+    checks: list[str] = field(default_factory=lambda: list(CHECKS))
+    max_rounds: int = 3  # answers judged per candidate at most (the first one + regenerations)
+    parse_retries: int = 1  # extra asks when a verdict cannot be parsed
+    structured_output: bool = True  # send a JSON schema as response_format (vLLM guided decoding)
+    # What a failed check does: "regenerate" (up to max_rounds) or "discard". "is_call" is special:
+    # a non-call answer is kept as is when the sample has no reference calls, else regenerated.
+    on_fail: dict[str, str] = field(
+        default_factory=lambda: {
+            "query_tool_fit": "discard",
+            "cot_answer": "regenerate",
+            "call_params": "regenerate",
+            "format": "regenerate",
+        }
+    )
+
+
+@dataclass
+class ValidateConfig:
+    """Stage 2: AST validation with ``funrl.reward``."""
+
+    match_reference: bool = True  # the answer's calls must also pass against the sample's reference
+    require_think: bool = True  # the answer must carry a <think>...</think> CoT
+
+
+@dataclass
+class OutputConfig:
+    format: str = "think_answer"  # how the assistant turn renders the calls (SFT and RL's reward fmt)
+    tokenizer: str | None = None  # a local tokenizer directory for the length report; None: whitespace
+    data_source_prefix: str = "funrl"
+
+
+@dataclass
+class Config:
+    inputs: list[InputConfig] = field(default_factory=list)
+    work_dir: str = "data_prep_out"
+    generate: GenerateConfig = field(default_factory=GenerateConfig)
+    judge: JudgeConfig = field(default_factory=JudgeConfig)
+    validate: ValidateConfig = field(default_factory=ValidateConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    progress: bool = True
+
+    @property
+    def judge_endpoint(self) -> EndpointConfig:
+        return self.judge.endpoint or self.generate.endpoint
+
+    def check(self) -> None:
+        """Cross-field validation; raises ConfigError naming the key."""
+        for i, inp in enumerate(self.inputs):
+            if inp.format not in INPUT_FORMATS:
+                raise ConfigError(f"inputs[{i}].format must be one of {INPUT_FORMATS}, got {inp.format!r}")
+            if not inp.path:
+                raise ConfigError(f"inputs[{i}].path is empty")
+            if inp.format == "bfcl" and not inp.possible_answers:
+                raise ConfigError(f"inputs[{i}].possible_answers is required for a BFCL input")
+        bad = [c for c in self.judge.checks if c not in CHECKS]
+        if bad:
+            raise ConfigError(f"judge.checks: unknown check(s) {bad}; known: {CHECKS}")
+        for name, action in self.judge.on_fail.items():
+            if name not in CHECKS or name == "is_call":
+                raise ConfigError(f"judge.on_fail.{name}: not a configurable check")
+            if action not in ("regenerate", "discard"):
+                raise ConfigError(f"judge.on_fail.{name} must be 'regenerate' or 'discard', got {action!r}")
+        if self.judge.max_rounds < 1:
+            raise ConfigError("judge.max_rounds must be >= 1")
+        if self.generate.samples_per_query < 1:
+            raise ConfigError("generate.samples_per_query must be >= 1")
+        if self.output.format not in OUTPUT_FORMATS:
+            raise ConfigError(f"output.format must be one of {OUTPUT_FORMATS}, got {self.output.format!r}")
+        for key, ep in (
+            ("generate.endpoint", self.generate.endpoint),
+            ("judge.endpoint", self.judge.endpoint),
+        ):
+            if ep is not None and ep.concurrency < 1:
+                raise ConfigError(f"{key}.concurrency must be >= 1")
+
+
+def _build(cls: Any, data: Any, where: str) -> Any:
+    """Builds dataclass ``cls`` (or a typed container) from plain YAML data, checking every key."""
+    origin = typing.get_origin(cls)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(cls) if a is not type(None)]
+        if data is None:
+            return None
+        return _build(args[0], data, where)
+    if dataclasses.is_dataclass(cls):
+        if isinstance(data, cls):
+            return data
+        if not isinstance(data, dict):
+            raise ConfigError(f"{where or 'config'}: expected a mapping, got {type(data).__name__}")
+        hints = typing.get_type_hints(cls)
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ConfigError(f"unknown key(s) {[f'{where}.{k}'.lstrip('.') for k in unknown]}")
+        kwargs = {k: _build(hints[k], v, f"{where}.{k}".lstrip(".")) for k, v in data.items()}
+        return cls(**kwargs)
+    if origin is list:
+        if not isinstance(data, list):
+            raise ConfigError(f"{where}: expected a list, got {type(data).__name__}")
+        (item,) = typing.get_args(cls)
+        return [_build(item, v, f"{where}[{i}]") for i, v in enumerate(data)]
+    if origin is dict:
+        if not isinstance(data, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
+        return {str(k): _build(typing.get_args(cls)[1], v, f"{where}.{k}") for k, v in data.items()}
+    if cls is float and isinstance(data, int) and not isinstance(data, bool):
+        return float(data)
+    if cls in (str, int, float, bool) and not (
+        isinstance(data, cls) and not (cls is int and isinstance(data, bool))
+    ):
+        raise ConfigError(f"{where}: expected {cls.__name__}, got {data!r}")
+    return data
+
+
+def _set_dotted(tree: dict, dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node = tree
+    for part in parts[:-1]:
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            raise ConfigError(f"override {dotted!r}: {part!r} is not a mapping")
+        node = child
+    node[parts[-1]] = value
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """YAML file (optional) + ``key.sub=value`` overrides (values parsed as YAML) -> a checked Config."""
+    tree: dict = {}
+    if path is not None:
+        loaded = yaml.safe_load(Path(path).read_text())
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping")
+        tree = loaded or {}
+    # Start from the defaults so that an override of a nested key keeps its siblings.
+    full = dataclasses.asdict(Config())
+    _merge(full, tree)
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"override {item!r} must look like key.sub=value")
+        _set_dotted(full, key.strip(), yaml.safe_load(raw))
+    cfg = _build(Config, full, "")
+    cfg.check()
+    return cfg
+
+
+def _merge(base: dict, update: dict) -> None:
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value

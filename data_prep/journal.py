@@ -1,0 +1,76 @@
+"""SQLite journal of every endpoint reply, written the moment it arrives.
+
+A request is identified by a key = sha256(logical id + the exact request body). Before sending, the
+client looks the key up: a journaled reply is reused, never re-requested. Each reply is one committed
+row (WAL mode), so a process killed at any instant loses at most the requests still in flight, whose
+replies it had not received. Stage files are derived from the journal deterministically, so a rerun
+of the same command rebuilds them identically: nothing lost, nothing duplicated.
+
+A changed prompt, model or temperature changes the key, so it is asked afresh (the old reply stays).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Entry:
+    key: str
+    logical_id: str
+    content: str | None  # the reply's text
+    error: str | None  # a non-retryable failure (e.g. "http_400: ..."), journaled so it is not re-sent
+
+
+def request_key(logical_id: str, body: dict) -> str:
+    blob = json.dumps([logical_id, body], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class Journal:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(self.path), isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")  # durable against a killed process
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, logical_id TEXT NOT NULL, "
+            "content TEXT, error TEXT, created REAL NOT NULL)"
+        )
+        self._cache: dict[str, Entry] = {
+            row[0]: Entry(*row)
+            for row in self._db.execute("SELECT key, logical_id, content, error FROM replies")
+        }
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._cache
+
+    def get(self, key: str) -> Entry | None:
+        return self._cache.get(key)
+
+    def put(self, key: str, logical_id: str, content: str | None, error: str | None) -> Entry:
+        """Commits one reply. A second put of the same key is a bug (a repeated request) and raises."""
+        if key in self._cache:
+            raise RuntimeError(f"journal: reply for {logical_id} ({key[:12]}) is already recorded")
+        self._db.execute(
+            "INSERT INTO replies (key, logical_id, content, error, created) VALUES (?, ?, ?, ?, ?)",
+            (key, logical_id, content, error, time.time()),
+        )
+        entry = Entry(key, logical_id, content, error)
+        self._cache[key] = entry
+        return entry
+
+    def entries(self) -> list[Entry]:
+        return list(self._cache.values())
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,264 @@
+"""The stages as functions over a work directory; each reads the previous stage's file.
+
+    work_dir/
+      samples.jsonl  quarantine.jsonl                 read      (readers)
+      generated.jsonl  generate.drops.jsonl           stage 0   (generate)
+      judged.jsonl     judge.drops.jsonl              stage 1   (judge)
+      validated.jsonl  validate.drops.jsonl           stage 2   (validate)
+      sft.parquet  rl.parquet  report.json            export
+      journal.sqlite                                  every endpoint reply, as it arrives
+      <stage>.stats.json                              each stage's counts, gathered by the report
+
+Stage files are written whole at the end of a stage (temp file + rename); a stage that is killed
+leaves its replies in the journal, and rerunning it asks only what the journal lacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .client import ChatClient
+from .config import Config
+from .export import RL_SCHEMA, SFT_SCHEMA, rl_rows, sft_rows, write_parquet
+from .generate import generate_for_sample
+from .journal import Journal
+from .judge import judge_sample
+from .readers import read_input
+from .records import Candidate, Drop, Judged, Sample, read_jsonl, write_jsonl
+from .report import drop_counts, format_report, lengths
+from .validate import Validated, validate_one
+
+STAGES = ("read", "generate", "judge", "validate", "export")
+
+
+class StageInputMissing(FileNotFoundError):
+    pass
+
+
+def _path(cfg: Config, name: str) -> Path:
+    return Path(cfg.work_dir) / name
+
+
+def _need(cfg: Config, name: str, stage: str) -> Path:
+    path = _path(cfg, name)
+    if not path.is_file():
+        raise StageInputMissing(f"{path} does not exist: run `python -m funrl.data_prep {stage}` first")
+    return path
+
+
+def _write_stats(cfg: Config, stage: str, stats: dict) -> dict:
+    _path(cfg, f"{stage}.stats.json").write_text(json.dumps(stats, indent=1, sort_keys=False))
+    return stats
+
+
+def _samples(cfg: Config) -> dict[str, Sample]:
+    return {s.id: s for s in read_jsonl(_need(cfg, "samples.jsonl", "read"), Sample)}
+
+
+# ----- read -----
+def run_read(cfg: Config) -> dict:
+    Path(cfg.work_dir).mkdir(parents=True, exist_ok=True)
+    samples: list[Sample] = []
+    quarantine: list[dict] = []
+    seen: set[str] = set()
+    for inp in cfg.inputs:
+        for item in read_input(inp):
+            if isinstance(item, dict):
+                quarantine.append(item)
+            elif item.id in seen:
+                quarantine.append(
+                    {"source": item.source, "row": item.id, "reason": "read:duplicate_id", "detail": ""}
+                )
+            else:
+                seen.add(item.id)
+                samples.append(item)
+    write_jsonl(_path(cfg, "samples.jsonl"), samples)
+    write_jsonl(_path(cfg, "quarantine.jsonl"), quarantine)
+    stats = {
+        "samples": len(samples),
+        "quarantined": len(quarantine),
+        "expect_no_call": sum(not s.is_call for s in samples),
+        "quarantine_reasons": dict(sorted(Counter(q["reason"] for q in quarantine).items())),
+    }
+    return _write_stats(cfg, "read", stats)
+
+
+# ----- the async part: stage 0 and stage 1 -----
+async def _pool(
+    items: Sequence,
+    fn: Callable[[object], Awaitable[object]],
+    n_workers: int,
+    desc: str,
+    cfg: Config,
+    clients: Sequence[ChatClient],
+) -> list:
+    """Runs ``fn`` over ``items`` with ``n_workers`` workers; results in input order. The first
+    exception cancels the rest and is raised."""
+    results: list = [None] * len(items)
+    work = iter(enumerate(items))
+    start = time.monotonic()
+    bar = tqdm(total=len(items), desc=desc, unit="sample", disable=not cfg.progress, dynamic_ncols=True)
+
+    async def worker() -> None:
+        for i, item in work:
+            results[i] = await fn(item)
+            bar.update(1)
+            if bar.n % 16 == 0 or bar.n == len(items):
+                sent = sum(c.stats.sent for c in clients)
+                reused = sum(c.stats.reused for c in clients)
+                bar.set_postfix_str(
+                    f"{sent / max(time.monotonic() - start, 1e-9):.1f} req/s, reused {reused}"
+                )
+
+    tasks = [asyncio.ensure_future(worker()) for _ in range(max(1, min(n_workers, len(items))))]
+    try:
+        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        for task in done:
+            if task.exception() is not None:
+                raise task.exception()
+    finally:
+        bar.close()
+    return results
+
+
+def _client_stats(clients: dict[str, ChatClient]) -> dict:
+    return {
+        role: {
+            "sent": c.stats.sent,
+            "replies": c.stats.replies,
+            "reused": c.stats.reused,
+            "request_errors": c.stats.request_errors,
+            "retries": dict(sorted(c.stats.retries.items())),
+        }
+        for role, c in clients.items()
+    }
+
+
+async def _with_clients(cfg: Config, body: Callable[[ChatClient, ChatClient], Awaitable[dict]]) -> dict:
+    journal = Journal(_path(cfg, "journal.sqlite"))
+    generator = ChatClient(cfg.generate.endpoint, journal, role="generator")
+    judge = ChatClient(cfg.judge_endpoint, journal, role="judge")
+    try:
+        stats = await body(generator, judge)
+        stats["requests"] = _client_stats({"generator": generator, "judge": judge})
+        return stats
+    finally:
+        await generator.aclose()
+        await judge.aclose()
+        journal.close()
+
+
+def _workers(cfg: Config) -> int:
+    return 2 * max(cfg.generate.endpoint.concurrency, cfg.judge_endpoint.concurrency)
+
+
+def run_generate(cfg: Config) -> dict:
+    samples = list(_samples(cfg).values())
+
+    async def body(generator: ChatClient, judge: ChatClient) -> dict:
+        async def fn(s: object) -> list[Candidate]:
+            return await generate_for_sample(s, generator, cfg)  # type: ignore[arg-type]
+
+        per_sample = await _pool(samples, fn, _workers(cfg), "stage 0 generate", cfg, [generator])
+        candidates = [c for cands in per_sample for c in cands]
+        drops = [
+            Drop(c.sample_id, c.index, "generate", "generate:request_error", c.error or "")
+            for c in candidates
+            if c.text is None
+        ]
+        write_jsonl(_path(cfg, "generated.jsonl"), candidates)
+        write_jsonl(_path(cfg, "generate.drops.jsonl"), drops)
+        return {"candidates": len(candidates), "dropped": len(drops), "drop_reasons": drop_counts(drops)}
+
+    return _write_stats(cfg, "generate", asyncio.run(_with_clients(cfg, body)))
+
+
+def run_judge(cfg: Config) -> dict:
+    samples = _samples(cfg)
+    by_sample: dict[str, list[Candidate]] = {}
+    for c in read_jsonl(_need(cfg, "generated.jsonl", "generate"), Candidate):
+        by_sample.setdefault(c.sample_id, []).append(c)
+    items = [(samples[sid], cands) for sid, cands in by_sample.items()]
+
+    async def body(generator: ChatClient, judge: ChatClient) -> dict:
+        async def fn(item: object) -> list:
+            sample, cands = item  # type: ignore[misc]
+            return await judge_sample(sample, cands, generator, judge, cfg)
+
+        per_sample = await _pool(items, fn, _workers(cfg), "stage 1 judge", cfg, [generator, judge])
+        outcomes = [o for out in per_sample for o in out]
+        judged = [o for o in outcomes if isinstance(o, Judged)]
+        drops = [o for o in outcomes if isinstance(o, Drop) and o.reason != "generate:request_error"]
+        write_jsonl(_path(cfg, "judged.jsonl"), judged)
+        write_jsonl(_path(cfg, "judge.drops.jsonl"), drops)
+        return {
+            "accepted": sum(j.status == "accepted" for j in judged),
+            "kept_non_call": sum(j.status == "kept_non_call" for j in judged),
+            "dropped": len(drops),
+            "drop_reasons": drop_counts(drops),
+            "accepted_at_round": dict(sorted(Counter(str(j.rounds) for j in judged).items())),
+        }
+
+    return _write_stats(cfg, "judge", asyncio.run(_with_clients(cfg, body)))
+
+
+def run_validate(cfg: Config) -> dict:
+    samples = _samples(cfg)
+    judged = list(read_jsonl(_need(cfg, "judged.jsonl", "judge"), Judged))
+    out = [
+        validate_one(samples[j.sample_id], j, cfg)
+        for j in tqdm(judged, desc="stage 2 validate", unit="sample", disable=not cfg.progress)
+    ]
+    passed = [v for v in out if isinstance(v, Validated)]
+    drops = [d for d in out if isinstance(d, Drop)]
+    write_jsonl(_path(cfg, "validated.jsonl"), passed)
+    write_jsonl(_path(cfg, "validate.drops.jsonl"), drops)
+    stats = {"passed": len(passed), "dropped": len(drops), "drop_reasons": drop_counts(drops)}
+    return _write_stats(cfg, "validate", stats)
+
+
+def run_export(cfg: Config) -> dict:
+    samples = _samples(cfg)
+    validated = list(read_jsonl(_need(cfg, "validated.jsonl", "validate"), Validated))
+    sft = sft_rows(samples, validated, cfg)
+    rl = rl_rows(samples, validated, cfg)
+    write_parquet(_path(cfg, "sft.parquet"), sft, SFT_SCHEMA)
+    write_parquet(_path(cfg, "rl.parquet"), rl, RL_SCHEMA)
+    _write_stats(cfg, "export", {"sft_rows": len(sft), "rl_rows": len(rl)})
+    report = {}
+    for stage in STAGES:
+        stats_path = _path(cfg, f"{stage}.stats.json")
+        if stats_path.is_file():
+            report[stage] = json.loads(stats_path.read_text())
+    report["lengths"] = lengths((v.answer for v in validated if v.status == "accepted"), cfg.output.tokenizer)
+    _path(cfg, "report.json").write_text(json.dumps(report, indent=1))
+    return report
+
+
+RUNNERS: dict[str, Callable[[Config], dict]] = {
+    "read": run_read,
+    "generate": run_generate,
+    "judge": run_judge,
+    "validate": run_validate,
+    "export": run_export,
+}
+
+
+def run_all(cfg: Config, *, echo: Callable[[str], None] | None = None) -> dict:
+    """Every stage in order; returns the report (also in work_dir/report.json)."""
+    report: dict = {}
+    for stage in STAGES:
+        report = RUNNERS[stage](cfg)
+    if echo is not None:
+        echo(format_report(report))
+    return report

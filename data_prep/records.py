@@ -1,0 +1,95 @@
+"""The canonical records that flow between stages, and their JSONL files.
+
+A :class:`Sample` is what every reader produces, whatever the source format:
+
+    query            the user's request (one turn)
+    tools            BFCL-style function docs: [{"name", "description", "parameters": {"type": "dict",
+                     "properties": {p: {"type": "string"|"integer"|"float"|"boolean"|"array"|"tuple"|"dict"|
+                     "any", ...}}, "required": [...]}}]
+    reference_calls  BFCL decoded form [{name: {param: value}}]; [] when the reference answer is not a call
+    possible_answer  BFCL [{name: {param: [acceptable values]}}] when the source has one (BFCL), else None
+    cot              a chain of thought that came with the source, if any
+
+A :class:`Candidate` is one generated answer for a sample (stage 0, or a regeneration in stage 1).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Sample:
+    id: str
+    source: str
+    query: str
+    tools: list[dict]
+    reference_calls: list[dict]
+    possible_answer: list[dict] | None = None
+    category: str = "simple"
+    cot: str | None = None
+
+    @property
+    def is_call(self) -> bool:
+        return bool(self.reference_calls) or bool(self.possible_answer)
+
+
+@dataclass
+class Candidate:
+    sample_id: str
+    index: int  # which of the samples_per_query answers
+    round: int  # 0: stage 0's answer; r > 0: the r-th regeneration in stage 1
+    text: str | None  # the generator's raw reply; None when the request failed for good
+    error: str | None = None  # why there is no text (e.g. "http_400: ...")
+
+
+@dataclass
+class Judged:
+    """Stage 1's outcome for one candidate."""
+
+    sample_id: str
+    index: int
+    status: str  # "accepted" (a call, every check passed) | "kept_non_call" (no call, none expected)
+    text: str
+    rounds: int  # answers judged for this candidate
+    verdicts: list[dict] = field(default_factory=list)  # [{"check", "round", "verdict", "reason"}]
+
+
+@dataclass
+class Drop:
+    """One discarded sample or candidate, with the stage and reason (a namespaced string)."""
+
+    sample_id: str
+    index: int | None
+    stage: str  # read | generate | judge | validate
+    reason: str
+    detail: str = ""
+
+
+def write_jsonl(path: str | Path, rows: Iterable[object]) -> int:
+    """Writes atomically (temp file + rename), so a killed run never leaves a half-written stage file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    n = 0
+    with tmp.open("w", encoding="utf-8") as f:
+        for row in rows:
+            data = asdict(row) if hasattr(row, "__dataclass_fields__") else row
+            f.write(json.dumps(data, ensure_ascii=False) + "\n")
+            n += 1
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return n
+
+
+def read_jsonl(path: str | Path, cls: type | None = None) -> Iterator:
+    with Path(path).open(encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                data = json.loads(line)
+                yield cls(**data) if cls is not None else data
