@@ -17,6 +17,8 @@ What the subclass changes (``SRMLSFTTrainer._build_engine``):
   are normalised over the whole global batch; after the step it turns the loss's per-micro-batch parts
   into per-step metrics.
 
+``srml.enable=false`` runs verl's stock ``SFTTrainer`` instead, through the same entry point.
+
 Metrics logged per step (besides verl's ``train/loss``, which equals ``train/L_total``): ``train/L_think``,
 ``train/L_call``, ``train/L_total``, ``train/n_think_tokens``, ``train/n_call_tokens`` (global counts),
 ``train/w_think`` (the effective weight of ``L_think``).
@@ -155,8 +157,20 @@ class SRMLSFTTrainer(SFTTrainer):
         self.training_client = SegmentCountingClient(self.training_client, alpha)
 
 
+def _srml_enabled(config: Any) -> bool:
+    enable = config.get("srml", {}).get("enable", True)
+    if not isinstance(enable, bool):
+        raise ValueError(f"srml.enable must be true or false, got {enable!r}")
+    return enable
+
+
 def run_srml_sft(config: Any) -> None:
-    """Run SRML SFT under an already composed ``sft_trainer_engine`` config (CPU when trainer.device=cpu)."""
+    """Run SFT under an already composed ``sft_trainer_engine`` config.
+
+    ``trainer.device=cpu`` switches on ``funrl.cpu`` (the config must also carry
+    ``funrl.cpu.HYDRA_OVERRIDES``). ``srml.enable=false`` runs verl's own ``SFTTrainer`` and ``sft_loss``
+    instead of SRML (A/B runs and the benchmark baseline; the segment ids are then unused).
+    """
     from verl.utils.distributed import destroy_global_process_group, initialize_global_process_group
 
     if config.trainer.device == "cpu":
@@ -169,7 +183,8 @@ def run_srml_sft(config: Any) -> None:
 
         auto_set_device(config)
         initialize_global_process_group()
-    trainer = SRMLSFTTrainer(config=config)
+    trainer_cls = SRMLSFTTrainer if _srml_enabled(config) else SFTTrainer
+    trainer = trainer_cls(config=config)
     trainer.fit()
     destroy_global_process_group()
 
