@@ -1,1 +1,48 @@
-"""The BFCL-faithful AST reward (imported as ``funrl.reward``). Standard library only."""
+"""FunRL's reward: a binary, BFCL-faithful AST match (imported as ``funrl.reward``).
+
+Standard library only; never executes model output. Quick use::
+
+    from funrl.reward import score
+    r = score("<think>...</think><answer>[get_weather(city='Paris')]</answer>",
+              functions=[...], possible_answer=[{"get_weather": {"city": ["Paris"]}}], category="simple")
+    float(r), r.valid, r.error_type, r.errors
+
+verl: ``reward.custom_reward_function.path=pkg://funrl.reward`` (``name`` defaults to ``compute_score``).
+Modules: :mod:`.formats` (output formats, bounds), :mod:`.pycall` (python-call decoding),
+:mod:`.checker` (BFCL's checker), :mod:`.ground_truth` (the ground-truth JSON and its preparation).
+"""
+
+from .api import (
+    FormatError,
+    Result,
+    check,
+    compute_score,
+    load_ground_truth,
+    parse,
+    prepare,
+    score,
+    score_prepared,
+)
+from .formats import FORMATS, MAX_CALL_CHARS, MAX_TEXT_CHARS
+from .ground_truth import CATEGORIES, GroundTruth, ground_truth_json, possible_answer_from_calls
+from .pycall import MAX_NESTING
+
+__all__ = [
+    "CATEGORIES",
+    "FORMATS",
+    "MAX_CALL_CHARS",
+    "MAX_NESTING",
+    "MAX_TEXT_CHARS",
+    "FormatError",
+    "GroundTruth",
+    "Result",
+    "check",
+    "compute_score",
+    "ground_truth_json",
+    "load_ground_truth",
+    "parse",
+    "possible_answer_from_calls",
+    "prepare",
+    "score",
+    "score_prepared",
+]

@@ -1,0 +1,154 @@
+"""The reward's public functions: score, parse, check, and verl's compute_score."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from .checker import ast_checker, is_function_calling_format
+from .formats import canonical_format, decode
+from .ground_truth import GroundTruth, ground_truth_from_dict, ground_truth_from_json
+from .pycall import DecodeError
+
+log = logging.getLogger(__name__)
+
+FormatError = DecodeError  # public name: a ValueError with .error_type = "format_error:..."
+
+
+@dataclass(slots=True)
+class Result:
+    """The verdict on one candidate. ``float(result)`` is the binary reward."""
+
+    valid: bool
+    error_type: str | None = None
+    errors: list[str] = field(default_factory=list)
+    calls: list | None = None  # the decoded calls; None when the text could not be decoded
+    fmt: str | None = None  # the format the calls were read in
+
+    def __float__(self) -> float:
+        return 1.0 if self.valid else 0.0
+
+    def __bool__(self) -> bool:
+        return self.valid
+
+    @property
+    def format_ok(self) -> bool:
+        """True when the text was decoded into calls (whether or not they are right)."""
+        return self.calls is not None
+
+
+def parse(text: str, fmt: str = "auto", *, require_think: bool = False) -> list[dict[str, dict]]:
+    """Decode model output into calls ``[{name: {param: value}}]``. Raises :class:`FormatError`."""
+    return decode(text, fmt, require_think)[0]
+
+
+def _check(gt: GroundTruth, calls: list, fmt: str | None) -> Result:
+    if not is_function_calling_format(calls):
+        return Result(
+            False,
+            "format_error:wrong_output_format",
+            ["Calls must be a list of {function_name: {param: value}} dicts."],
+            None,
+            fmt,
+        )
+    try:
+        error_type, errors = ast_checker(gt, calls)
+    except RecursionError:
+        return Result(False, "format_error:too_deep", ["values nest too deep to compare"], calls, fmt)
+    return Result(error_type is None, error_type, errors, calls, fmt)
+
+
+def check(calls: list, *, functions: list, possible_answer: list, category: str) -> Result:
+    """Check already-decoded calls ``[{name: {param: value}}]`` against a ground truth, as BFCL does."""
+    return _check(GroundTruth(functions, possible_answer, category), calls, None)
+
+
+def score_prepared(gt: GroundTruth, text: str, *, fmt: str | None = None, require_think: bool | None = None) -> Result:
+    """Score ``text`` against a prepared :class:`GroundTruth` (use this in a loop over a group of
+    rollouts: the ground truth is validated and prepared once)."""
+    fmt = gt.fmt if fmt is None else fmt
+    require_think = gt.require_think if require_think is None else require_think
+    canonical_format(fmt)  # a bad fmt is a configuration error: raise, do not score 0
+    try:
+        calls, used = decode(text, fmt, require_think)
+    except DecodeError as e:
+        return Result(False, e.error_type, [str(e)])
+    except RecursionError:
+        return Result(False, "format_error:too_deep", ["values nest too deep"])
+    try:
+        return _check(gt, calls, used)
+    except Exception as e:  # model output must never crash training; this is a bug -- say so loudly
+        log.exception("funrl.reward: internal error while checking %r", text[:200])
+        return Result(False, "checker_error:internal", [f"{type(e).__name__}: {e}"], calls, used)
+
+
+def score(
+    text: str,
+    *,
+    functions: list,
+    possible_answer: list,
+    category: str,
+    fmt: str = "auto",
+    require_think: bool = False,
+) -> Result:
+    """The binary reward: does ``text`` call the right functions with the right arguments, as BFCL's AST
+    checker decides? ``float(score(...))`` is 1.0 or 0.0.
+
+    Malformed model output gives 0.0 with a ``format_error:*`` type and never raises; a malformed
+    ground truth raises ValueError naming the field. See :mod:`funrl.reward.formats` for ``fmt``
+    and the bounds on input size and nesting."""
+    gt = GroundTruth(functions, possible_answer, category)
+    return score_prepared(gt, text, fmt=fmt, require_think=require_think)
+
+
+def prepare(
+    functions: list, possible_answer: list, category: str, *, fmt: str = "auto", require_think: bool = False
+) -> GroundTruth:
+    """Validate and prepare a ground truth once, to score many candidates with :func:`score_prepared`."""
+    return GroundTruth(functions, possible_answer, category, fmt=fmt, require_think=require_think)
+
+
+def load_ground_truth(ground_truth: Any) -> GroundTruth:
+    """A GroundTruth from the documented JSON (a string, cached; or an already-decoded dict)."""
+    if isinstance(ground_truth, GroundTruth):
+        return ground_truth
+    if isinstance(ground_truth, str):
+        return ground_truth_from_json(ground_truth)
+    if isinstance(ground_truth, (bytes, bytearray)):
+        return ground_truth_from_json(ground_truth.decode())
+    if isinstance(ground_truth, dict):
+        return ground_truth_from_dict(ground_truth)
+    raise ValueError(f"ground_truth: expected a JSON string or dict, got {type(ground_truth).__name__}")
+
+
+def compute_score(
+    data_source: str | None,
+    solution_str: str,
+    ground_truth: Any,
+    extra_info: dict | None = None,
+    **kwargs: Any,
+) -> dict:
+    """verl's reward contract (``reward.custom_reward_function.path=pkg://funrl.reward``).
+
+    Returns ``{"score": 1.0|0.0, "acc": same, "format_ok": 1.0|0.0, "error_type": str}``; verl logs the
+    numeric keys as per-sample metrics (``error_type`` is ``""`` when valid, so the column is always
+    text). ``fmt`` and ``require_think`` in ``reward.reward_kwargs`` override the ground truth's own.
+    Other keyword arguments verl passes are ignored."""
+    gt = load_ground_truth(ground_truth)
+    result = score_prepared(gt, solution_str, fmt=kwargs.get("fmt"), require_think=kwargs.get("require_think"))
+    reward = float(result)
+    return {
+        "score": reward,
+        "acc": reward,
+        "format_ok": 1.0 if result.format_ok else 0.0,
+        "error_type": result.error_type or "",
+    }
+
+
+def result_to_json(result: Result) -> str:
+    return json.dumps(
+        {"valid": result.valid, "error_type": result.error_type, "errors": result.errors, "fmt": result.fmt},
+        default=repr,
+    )
