@@ -1,0 +1,237 @@
+"""Entropy-augmented GRPO advantage over chain-of-thought tokens. Pure torch: no verl, no Ray.
+
+Plain GRPO gives response i of a group G (the responses to one prompt) the scalar
+
+    A_i = (r_i - mean_G(r)) / (std_G(r) + epsilon)      (or r_i - mean_G(r) with norm_adv_by_std=False)
+
+broadcast to its response tokens, exactly as verl's ``compute_grpo_outcome_advantage`` (a group of one
+response gets mean 0 and std 1). FunRL adds an exploration term built from the policy's own per-token
+entropy H_t over the chain-of-thought (CoT) tokens, i.e. the tokens inside ``<think> ... </think>``
+(``funrl.cot_mask``). Two published forms, one switch:
+
+- ``form="sequence"`` (FunRL / EGPO, arXiv 2508.05118, as reproduced on verl): with H_i the mean entropy
+  over the CoT tokens of response i,
+      A'_i = A_i + alpha * clip(H_i, -|A_i| / kappa, |A_i| / kappa)
+  applied to every response token of i (alpha is the papers' lambda).
+- ``form="token"`` (arXiv 2506.14758, "Reasoning with Exploration: an Entropy Perspective"), restricted to
+  CoT tokens:
+      psi_t = min(alpha * H_t, |A_i| / kappa),    A'_t = A_i + psi_t on CoT tokens, A_i elsewhere.
+
+Note where alpha sits: outside the clip in the sequence form (bonus <= alpha |A| / kappa), inside the
+min in the token form (bonus <= |A| / kappa). Published settings for both: alpha = 0.4, kappa = 2.
+
+Invariants (each one a test): alpha = 0 gives plain GRPO; entropy is detached; the term is zero where
+A = 0 (groups whose rewards are all equal); it is never negative, so it never flips the sign of A as long
+as the bound is below |A| (kappa >= 1 in token form, alpha <= kappa in sequence form: checked); a response
+without CoT tokens gets no bonus. Entropy is clamped at 0 from below: a true entropy is never negative, but
+round-off in the log-softmax can make it -1e-7, which would otherwise give a negative token-form term.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+FORMS = ("sequence", "token")
+
+
+def validate_entropy_settings(alpha: float, kappa: float, form: str) -> None:
+    """Raise ValueError naming the setting if alpha / kappa / form are unusable or could flip a sign."""
+    if form not in FORMS:
+        raise ValueError(f"funrl.entropy.form must be one of {FORMS}, got {form!r}")
+    if not (isinstance(alpha, int | float) and math.isfinite(alpha) and alpha >= 0):
+        raise ValueError(f"funrl.entropy.alpha must be a finite number >= 0, got {alpha!r}")
+    if not (isinstance(kappa, int | float) and math.isfinite(kappa) and kappa > 0):
+        raise ValueError(f"funrl.entropy.kappa must be a finite number > 0, got {kappa!r}")
+    if form == "token" and kappa < 1:
+        raise ValueError(
+            f"funrl.entropy.kappa={kappa} < 1 with form='token': the bonus |A|/kappa could exceed |A| "
+            "and flip the sign of a negative advantage; use kappa >= 1"
+        )
+    if form == "sequence" and alpha > kappa:
+        raise ValueError(
+            f"funrl.entropy.alpha={alpha} > kappa={kappa} with form='sequence': the bonus alpha*|A|/kappa "
+            "could exceed |A| and flip the sign of a negative advantage; use alpha <= kappa"
+        )
+
+
+def group_ids(index: np.ndarray | Sequence[Any] | torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Map group labels (bs,) of any hashable kind (verl passes uid strings) to dense ids 0..G-1 (bs,)."""
+    if isinstance(index, torch.Tensor):
+        return torch.unique(index, return_inverse=True)[1].to(device)
+    _, inverse = np.unique(np.asarray(index), return_inverse=True)
+    return torch.as_tensor(inverse.reshape(-1), dtype=torch.long, device=device)
+
+
+def group_normalised_scores(
+    scores: torch.Tensor, gid: torch.Tensor, *, norm_adv_by_std: bool, epsilon: float
+) -> torch.Tensor:
+    """GRPO's per-response advantage (bs,) from scores (bs,) and dense group ids gid (bs,).
+
+    Matches verl's looped ``compute_grpo_outcome_advantage`` bit for bit when all groups have the same
+    size (the usual GRPO batch: torch's own mean/std over a (G, n) view), and to float32 round-off (an ulp)
+    otherwise, where group statistics come from a float64 scatter-add.
+    """
+    n_groups = int(gid.max()) + 1 if gid.numel() else 0
+    counts = torch.bincount(gid, minlength=n_groups)  # (G,)
+    if n_groups and bool((counts == counts[0]).all()):
+        order = torch.argsort(gid, stable=True)  # (bs,) rows of group 0, then group 1, ...
+        grouped = scores[order].view(n_groups, int(counts[0]))  # (G, n)
+        if grouped.shape[1] == 1:
+            mean = torch.zeros(n_groups, dtype=scores.dtype, device=scores.device)  # (G,)
+            std = torch.ones_like(mean)  # (G,)
+        else:
+            mean, std = grouped.mean(dim=1), grouped.std(dim=1)  # (G,), (G,)
+    else:
+        s64 = scores.double()  # (bs,)
+        total = torch.zeros(n_groups, dtype=torch.float64, device=scores.device).index_add_(0, gid, s64)
+        mean64 = total / counts  # (G,)
+        dev = s64 - mean64[gid]  # (bs,)
+        sq = torch.zeros_like(mean64).index_add_(0, gid, dev * dev)  # (G,)
+        std64 = (sq / (counts - 1).clamp(min=1)).sqrt()  # (G,)
+        single = counts == 1  # (G,)
+        mean = torch.where(single, 0.0, mean64).to(scores.dtype)  # (G,)
+        std = torch.where(single, 1.0, std64).to(scores.dtype)  # (G,)
+    if norm_adv_by_std:
+        return (scores - mean[gid]) / (std[gid] + epsilon)  # (bs,)
+    return scores - mean[gid]  # (bs,)
+
+
+def entropy_shaped_grpo_advantage(
+    token_level_rewards: torch.Tensor,
+    response_mask: torch.Tensor,
+    index: np.ndarray | Sequence[Any] | torch.Tensor,
+    entropy: torch.Tensor,
+    cot_mask: torch.Tensor,
+    *,
+    alpha: float = 0.4,
+    kappa: float = 2.0,
+    form: str = "sequence",
+    norm_adv_by_std: bool = True,
+    epsilon: float = 1e-6,
+) -> tuple[torch.Tensor, torch.Tensor, dict[str, float]]:
+    """GRPO advantage plus the clipped CoT-entropy bonus.
+
+    Args:
+        token_level_rewards: (bs, T) outcome rewards; a response's score is its row sum.
+        response_mask: (bs, T) 1 on response tokens (any dtype; nonzero = valid).
+        index: (bs,) group label of each response (verl's ``uid``).
+        entropy: (bs, T) per-token entropy of the policy that sampled the response (detached here).
+        cot_mask: (bs, T) bool, True on CoT tokens; must lie inside ``response_mask``.
+        alpha: bonus coefficient (the sequence form's lambda). 0 gives plain GRPO.
+        kappa: clip ratio: the bonus is bounded by alpha|A|/kappa (sequence) or |A|/kappa (token).
+        form: "sequence" or "token" (see the module docstring).
+        norm_adv_by_std: divide by the group std (GRPO) or not (Dr.GRPO), as verl's flag.
+        epsilon: added to the group std.
+
+    Returns:
+        advantages: (bs, T), zero outside ``response_mask``.
+        returns: (bs, T), the same tensor (as verl's GRPO estimator).
+        stats: floats ``entropy_bonus_mean`` (mean added term per response token), ``cot_entropy_mean``
+            (mean entropy over all CoT tokens), ``cot_tokens_mean`` (CoT tokens per response),
+            ``cot_response_frac`` (responses with a CoT span), ``adv_changed_token_frac`` (response
+            tokens whose advantage changed), ``all_equal_group_frac`` (groups of >= 2 responses with equal
+            rewards, where the bonus cannot act). Rows with an empty response mask (verl's padding
+            samples) are left out of the statistics.
+    """
+    validate_entropy_settings(alpha, kappa, form)
+    bs, seq_len = token_level_rewards.shape
+    for name, tensor in (("response_mask", response_mask), ("entropy", entropy), ("cot_mask", cot_mask)):
+        if tuple(tensor.shape) != (bs, seq_len):
+            raise ValueError(
+                f"{name} has shape {tuple(tensor.shape)}, expected {(bs, seq_len)} like token_level_rewards"
+            )
+    if len(index) != bs:
+        raise ValueError(f"index has {len(index)} entries, expected {bs} (one per response)")
+    if cot_mask.dtype != torch.bool:
+        raise ValueError(f"cot_mask must be a bool tensor, got {cot_mask.dtype}")
+
+    with torch.no_grad():
+        scores = token_level_rewards.sum(dim=-1)  # (bs,)
+        gid = group_ids(index, scores.device)  # (bs,)
+        adv_i = group_normalised_scores(
+            scores, gid, norm_adv_by_std=norm_adv_by_std, epsilon=epsilon
+        )  # (bs,)
+        cap = adv_i.abs() / kappa  # (bs,)
+
+        # Two float32 (bs, T) buffers and in-place kernels only: converting masks and allocating fresh
+        # (bs, T) tensors are what cost time here (see benchmarks/advantage.py).
+        valid = scores.new_empty((bs, seq_len)).copy_(response_mask)  # (bs, T) 1.0 / 0.0
+        out = torch.empty_like(valid).copy_(cot_mask)  # (bs, T) 1.0 on CoT
+        n_cot_given = out.sum()
+        out.mul_(valid)  # (bs, T) CoT inside the response
+        n_cot = out.sum(dim=-1)  # (bs,)
+        if int(n_cot.sum()) != int(n_cot_given):
+            raise ValueError("cot_mask marks tokens outside response_mask")
+        out.mul_(entropy.detach()).clamp_(min=0.0)  # (bs, T) entropy on CoT, 0 elsewhere
+        cot_entropy_sum = out.sum(dim=-1)  # (bs,)
+        n_valid = valid.sum(dim=-1)  # (bs,)
+
+        if form == "sequence":
+            mean_h = cot_entropy_sum / n_cot.clamp(min=1)  # (bs,)  0 where no CoT
+            bonus_i = alpha * torch.minimum(mean_h, cap)  # (bs,)  = alpha * clip(H_i, -cap, cap) as H_i >= 0
+            bonus_total = (bonus_i * n_valid).sum()
+            n_changed = (n_valid * (bonus_i != 0)).sum()
+            advantages = out.copy_(valid).mul_((adv_i + bonus_i).unsqueeze(-1))  # (bs, T)
+        else:
+            psi = torch.minimum(out.mul_(alpha), cap.unsqueeze(-1), out=out)  # (bs, T)  0 off CoT
+            bonus_total = psi.sum()
+            n_changed = torch.count_nonzero(psi)
+            advantages = psi.add_(adv_i.unsqueeze(-1)).mul_(valid)  # (bs, T)
+        if not bool(torch.isfinite(cot_entropy_sum.sum())):
+            raise ValueError("entropy holds NaN or inf on CoT tokens")
+
+        stats = _statistics(
+            gid=gid,
+            scores=scores,
+            real=n_valid > 0,
+            n_valid_total=n_valid.sum(),
+            n_cot=n_cot,
+            cot_entropy_sum=cot_entropy_sum,
+            bonus_total=bonus_total,
+            n_changed=n_changed,
+        )
+    return advantages, advantages, stats
+
+
+def _statistics(
+    *,
+    gid: torch.Tensor,
+    scores: torch.Tensor,
+    real: torch.Tensor,
+    n_valid_total: torch.Tensor,
+    n_cot: torch.Tensor,
+    cot_entropy_sum: torch.Tensor,
+    bonus_total: torch.Tensor,
+    n_changed: torch.Tensor,
+) -> dict[str, float]:
+    """Batch statistics over the real (non-padding) responses; all inputs are (bs,) or scalars."""
+    n_real = int(real.sum())
+    n_cot_total = int(n_cot[real].sum())
+    tokens = max(int(n_valid_total), 1)
+    cot_entropy_total = float(cot_entropy_sum[real].sum())
+
+    real_gid = gid[real]  # (n_real,)
+    real_scores = scores[real]  # (n_real,)
+    n_groups = int(gid.max()) + 1 if gid.numel() else 0
+    size = torch.bincount(real_gid, minlength=n_groups)  # (G,)
+    high = torch.full((n_groups,), -math.inf, dtype=scores.dtype, device=scores.device).scatter_reduce_(
+        0, real_gid, real_scores, "amax"
+    )
+    low = torch.full((n_groups,), math.inf, dtype=scores.dtype, device=scores.device).scatter_reduce_(
+        0, real_gid, real_scores, "amin"
+    )
+    present = size > 0  # (G,)
+    all_equal = present & (size >= 2) & (high == low)  # (G,)
+    return {
+        "entropy_bonus_mean": float(bonus_total) / tokens,
+        "cot_entropy_mean": cot_entropy_total / max(n_cot_total, 1),
+        "cot_tokens_mean": n_cot_total / max(n_real, 1),
+        "cot_response_frac": int((n_cot[real] > 0).sum()) / max(n_real, 1),
+        "adv_changed_token_frac": int(n_changed) / tokens,
+        "all_equal_group_frac": int(all_equal.sum()) / max(int(present.sum()), 1),
+    }
