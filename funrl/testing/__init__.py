@@ -121,3 +121,49 @@ def tiny_qwen2(
     model = Qwen2ForCausalLM(config)
     model.save_pretrained(directory, safe_serialization=True)
     return directory
+
+
+def run_sft_cpu(
+    overrides: list[str],
+    *,
+    cwd: str | Path,
+    nproc: int = 1,
+    timeout_s: int = 600,
+    env: dict[str, str] | None = None,
+) -> list[dict[str, float]]:
+    """Run ``funrl.sft_trainer`` (verl's SFT trainer) on CPU in a subprocess; return the per-step metrics.
+
+    ``overrides`` are Hydra overrides added to ``funrl.cpu.HYDRA_OVERRIDES`` (model.path, data...);
+    ``nproc > 1`` launches that many gloo ranks with torchrun. Console logging is forced. Raises
+    RuntimeError with the output's tail if the run fails. Returns one dict per logged step, e.g.
+    ``{"step": 1, "train/loss": 6.27, ...}``.
+    """
+    import os
+    import re
+    import subprocess
+    import sys
+
+    from funrl.cpu import HYDRA_OVERRIDES, _free_port
+
+    if nproc > 1:
+        launcher = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}"]
+        launcher += [f"--master_port={_free_port()}", "-m", "funrl.sft_trainer"]
+    else:
+        launcher = [sys.executable, "-m", "funrl.sft_trainer"]
+    cmd = launcher + list(HYDRA_OVERRIDES) + ["trainer.logger=[console]"] + list(overrides)
+    full_env = {**os.environ, "WANDB_MODE": "disabled", "OMP_NUM_THREADS": "1", **(env or {})}
+    proc = subprocess.run(cmd, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout_s)
+    out = proc.stdout + proc.stderr
+    if proc.returncode != 0:
+        raise RuntimeError(f"SFT run failed (exit {proc.returncode}): {' '.join(cmd)}\n{out[-4000:]}")
+    steps = []
+    for match in re.finditer(r"step:(\d+) - (.*)", out):
+        metrics: dict[str, float] = {"step": int(match.group(1))}
+        for item in match.group(2).split(" - "):
+            key, _, value = item.partition(":")
+            try:
+                metrics[key.strip()] = float(value)
+            except ValueError:
+                continue
+        steps.append(metrics)
+    return steps

@@ -112,6 +112,8 @@ class OpenAIServer:
         self.log: list[RequestRecord] = []
         self.errors: list[str] = []  # exceptions raised by the responder (answered with a 500)
         self.n_requests = 0
+        self.in_flight = 0  # chat requests received and not yet answered (or dropped)
+        self.max_in_flight = 0
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -122,6 +124,10 @@ class OpenAIServer:
     def add_fault(self, kind: str, times: int = 1, match: str | None = None, delay_s: float = 0.0) -> None:
         with self._lock:
             self._faults.append(Fault(kind, times, match, delay_s))
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
 
     def pending_faults(self) -> list[Fault]:
         with self._lock:
@@ -236,6 +242,16 @@ class OpenAIServer:
         except json.JSONDecodeError:
             await self._write(writer, 400, {"error": {"message": "request body is not JSON"}})
             return True
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._chat(headers, body, writer)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    async def _chat(self, headers: dict, body: dict, writer: Any) -> bool:
         key = headers.get(REQUEST_KEY_HEADER)
         fault = self._take_fault(key, body)
         record = RequestRecord(key=key, body=body, fault=fault.kind if fault else None)
