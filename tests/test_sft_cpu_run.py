@@ -3,14 +3,40 @@ and the bundled CoT + call sample: the loss goes down, the SRML metrics are logg
 the result does not depend on the micro-batch split (1 x 8 vs 8 x 1) or on 1 vs 2 gloo ranks; with
 alpha=token_share it is verl's own SFT, step for step."""
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from funrl.samples import write_sft_sample_parquet
 from funrl.testing import run_sft_cpu, tiny_qwen2
 
-pytestmark = pytest.mark.slow
-
 STEPS = 6
+RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "sft_srml.yaml"
+
+
+def _recipe_searchpath(tmp_path):
+    """A search-path folder holding the recipe as group `recipe` (as funrl.train will expose it)."""
+    (tmp_path / "recipe").mkdir(parents=True, exist_ok=True)
+    shutil.copy(RECIPE, tmp_path / "recipe" / "sft_srml.yaml")
+    return f"hydra.searchpath=[file://{tmp_path}]"
+
+
+def test_recipe_composes_over_verl_sft_config(tmp_path):
+    from hydra import compose, initialize_config_module
+
+    from funrl.srml import validate_alpha
+
+    with initialize_config_module(config_module="verl.trainer.config", version_base=None):
+        cfg = compose(
+            config_name="sft_trainer_engine",
+            overrides=[_recipe_searchpath(tmp_path), "+recipe=sft_srml", "srml.alpha=0.4"],
+        )
+    assert cfg.model.path == "Qwen/Qwen2.5-Coder-7B-Instruct"
+    assert cfg.data.train_batch_size == 512 and cfg.trainer.n_gpus_per_node == 8
+    assert cfg.engine.strategy == "fsdp2" and cfg.optim.lr == 4e-5 and cfg.optim.lr_warmup_steps_ratio == 0.05
+    assert cfg.data.custom_cls.name == "SRMLSFTDataset" and cfg.data.srml.end_of_turn_in_call is True
+    assert validate_alpha(cfg.srml.alpha) == 0.4 and cfg.srml.enable is True
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +53,7 @@ def _run(workdir, name, *extra, nproc=1, steps=2, mbs=8, alpha="0.7"):
         f"data.train_files={workdir / 'train.parquet'}",
         "data.custom_cls.path=pkg://funrl.sft_dataset",
         "data.custom_cls.name=SRMLSFTDataset",
-        f"+srml.alpha={alpha}",
+        f"++srml.alpha={alpha}",
         "data.train_batch_size=8",
         "data.use_dynamic_bsz=False",
         f"data.micro_batch_size_per_gpu={mbs}",
@@ -47,11 +73,12 @@ def _run(workdir, name, *extra, nproc=1, steps=2, mbs=8, alpha="0.7"):
 
 
 @pytest.fixture(scope="module")
-def reference(workdir):
+def reference(workdir):  # slow tests depend on it
     """micro-batch 8 x 1 accumulation, one rank, alpha 0.7."""
     return _run(workdir, "ref", steps=STEPS)
 
 
+@pytest.mark.slow
 def test_loss_goes_down_and_srml_metrics_are_logged(reference):
     losses = [s["train/loss"] for s in reference]
     print("SRML CPU run, train/loss per step:", [round(x, 4) for x in losses])
@@ -80,22 +107,38 @@ def _assert_same_run(a, b, rel=2e-5):
             assert sa[key] == pytest.approx(sb[key], rel=rel), (key, sa, sb)
 
 
+@pytest.mark.slow
 def test_micro_batch_1_x_accumulation_8_equals_8_x_1(workdir, reference):
     # step 2 compares the losses after one update, so the gradients (hence the updates) must agree too
     _assert_same_run(_run(workdir, "mbs1", mbs=1), reference)
 
 
+@pytest.mark.slow
 def test_two_gloo_ranks_equal_one_rank(workdir, reference):
     # global batch 8 = 2 ranks x 4: DistributedSampler gives the two ranks the same 8 samples per step
     _assert_same_run(_run(workdir, "dp2", mbs=4, nproc=2), reference)
 
 
+@pytest.mark.slow
 def test_token_share_is_verl_sft_step_for_step(workdir):
     ours = _run(workdir, "token_share", alpha="token_share")
-    verl = _run(workdir, "verl_sft", "+srml.enable=false")
+    verl = _run(workdir, "verl_sft", "++srml.enable=false")
     assert "train/L_think" not in verl[0]  # verl's stock trainer really ran
     for sa, sb in zip(ours, verl, strict=True):
         assert sa["train/loss"] == pytest.approx(sb["train/loss"], rel=2e-5)
         assert sa["train/w_think"] == pytest.approx(
             sa["train/n_think_tokens"] / (sa["train/n_think_tokens"] + sa["train/n_call_tokens"])
         )
+
+
+@pytest.mark.slow
+def test_recipe_runs_on_cpu(workdir):
+    """The shipped recipe itself, shrunk to the tiny model and one CPU process (2 steps)."""
+    recipe = [
+        _recipe_searchpath(workdir / "recipe_dir"),
+        "+recipe=sft_srml",
+        "trainer.n_gpus_per_node=1",
+        "data.max_length=1024",
+    ]
+    steps = _run(workdir, "recipe", *recipe, mbs=4)
+    assert steps[0]["train/w_think"] == 0.7  # the recipe's alpha, as _run sets it
