@@ -65,7 +65,9 @@ def check(calls: list, *, functions: list, possible_answer: list, category: str)
     return _check(GroundTruth(functions, possible_answer, category), calls, None)
 
 
-def score_prepared(gt: GroundTruth, text: str, *, fmt: str | None = None, require_think: bool | None = None) -> Result:
+def score_prepared(
+    gt: GroundTruth, text: str, *, fmt: str | None = None, require_think: bool | None = None
+) -> Result:
     """Score ``text`` against a prepared :class:`GroundTruth` (use this in a loop over a group of
     rollouts: the ground truth is validated and prepared once)."""
     fmt = gt.fmt if fmt is None else fmt
@@ -137,7 +139,9 @@ def compute_score(
     text). ``fmt`` and ``require_think`` in ``reward.reward_kwargs`` override the ground truth's own.
     Other keyword arguments verl passes are ignored."""
     gt = load_ground_truth(ground_truth)
-    result = score_prepared(gt, solution_str, fmt=kwargs.get("fmt"), require_think=kwargs.get("require_think"))
+    result = score_prepared(
+        gt, solution_str, fmt=kwargs.get("fmt"), require_think=kwargs.get("require_think")
+    )
     reward = float(result)
     return {
         "score": reward,

@@ -86,7 +86,9 @@ def _dict_against(value: dict, prepared) -> Verdict:
         sv = standardize_string(v) if type(v) is str else v
         if sv not in std[key]:
             error_type = "value_error:dict_value"
-            errors.append(f"Invalid value for parameter {key!r}: {_short(v)}. Expected one of {_short(std[key])}.")
+            errors.append(
+                f"Invalid value for parameter {key!r}: {_short(v)}. Expected one of {_short(std[key])}."
+            )
             break
     for key, acceptable in answer.items():
         if key not in value and "" not in acceptable:
@@ -149,7 +151,9 @@ def _prepare_one_dict(expected):
 def simple_function_checker(spec: FunctionSpec, call: dict, answer: AnswerCall) -> Verdict:
     name = spec.name
     if name not in call:
-        return "simple_function_checker:wrong_func_name", [f"Function name {name!r} not found in model output."]
+        return "simple_function_checker:wrong_func_name", [
+            f"Function name {name!r} not found in model output."
+        ]
     model_params = call[name]
     for p in spec.required:
         if p not in model_params:
@@ -236,7 +240,9 @@ def ast_checker(gt: GroundTruth, calls: list) -> Verdict:
             ]
         return simple_function_checker(gt.specs[0], calls[0], gt.answers[0])
     if len(calls) != 1:
-        return "simple_function_checker:wrong_count", [f"Wrong number of functions: expected 1, got {len(calls)}."]
+        return "simple_function_checker:wrong_count", [
+            f"Wrong number of functions: expected 1, got {len(calls)}."
+        ]
     return simple_function_checker(gt.specs[0], calls[0], gt.answers[0])
 
 

@@ -125,7 +125,9 @@ def decode_json(text: str) -> list:
             try:
                 args = json.loads(args)
             except (ValueError, RecursionError) as e:
-                raise DecodeError("format_error:decoder_failed", f"call {k}: arguments are not JSON: {e}") from None
+                raise DecodeError(
+                    "format_error:decoder_failed", f"call {k}: arguments are not JSON: {e}"
+                ) from None
         if not isinstance(args, dict):
             raise DecodeError("format_error:wrong_output_format", f"call {k}: arguments must be an object")
         calls.append({item["name"]: args})
@@ -203,7 +205,9 @@ def decode(text: str, fmt: str = "auto", require_think: bool = False) -> tuple[l
     """-> (calls in BFCL decoded form, the format used). Raises DecodeError with a format_error type."""
     fmt = canonical_format(fmt)
     if not isinstance(text, str):
-        raise DecodeError("format_error:not_text", f"model output must be a string, got {type(text).__name__}")
+        raise DecodeError(
+            "format_error:not_text", f"model output must be a string, got {type(text).__name__}"
+        )
     if len(text) > MAX_TEXT_CHARS:
         raise DecodeError("format_error:too_long", f"output exceeds {MAX_TEXT_CHARS} characters")
     if not text.strip():

@@ -173,7 +173,9 @@ def _prepare_answer_param(values: Any, where: str) -> AnswerParam:
 def _prepare_answer_call(entry: Any, index: int) -> AnswerCall:
     where = f"possible_answer[{index}]"
     if not isinstance(entry, dict) or len(entry) != 1:
-        raise ValueError(f"{where}: must be a dict with exactly one key (the function name), got {entry!r:.200}")
+        raise ValueError(
+            f"{where}: must be a dict with exactly one key (the function name), got {entry!r:.200}"
+        )
     ((name, params),) = entry.items()
     if not isinstance(name, str):
         raise ValueError(f"{where}: function name must be a string, got {name!r}")
@@ -199,7 +201,9 @@ def _prepare_function(doc: Any, where: str) -> FunctionSpec:
         raise ValueError(f"{where}.parameters.properties: must be a dict (function {name!r})")
     required = parameters.get("required", [])
     if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
-        raise ValueError(f"{where}.parameters.required: must be a list of parameter names (function {name!r})")
+        raise ValueError(
+            f"{where}.parameters.required: must be a list of parameter names (function {name!r})"
+        )
     params = {}
     for pname, pdoc in properties.items():
         pwhere = f"{where}.parameters.properties.{pname}"
@@ -241,7 +245,9 @@ class GroundTruth:
         if not isinstance(functions, list) or not functions:
             raise ValueError("functions: must be a non-empty list of BFCL function docs")
         if not isinstance(possible_answer, list) or not possible_answer:
-            raise ValueError("possible_answer: must be a non-empty list of {function_name: {param: [values]}}")
+            raise ValueError(
+                "possible_answer: must be a non-empty list of {function_name: {param: [values]}}"
+            )
         self.answers = [_prepare_answer_call(a, i) for i, a in enumerate(possible_answer)]
         if self.route == "simple":
             # BFCL checks a simple entry against the FIRST function doc, whatever the answer's name.

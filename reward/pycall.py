@@ -242,18 +242,24 @@ def _slow_decode(source: str) -> list:
     try:
         parsed = ast.parse(source, filename=_SOURCE_NAME, mode="eval")
     except (SyntaxError, ValueError, MemoryError, RecursionError) as e:
-        raise DecodeError("format_error:decoder_failed", f"Invalid syntax. Failed to decode AST. {e}") from None
+        raise DecodeError(
+            "format_error:decoder_failed", f"Invalid syntax. Failed to decode AST. {e}"
+        ) from None
     body = parsed.body
     try:
         if isinstance(body, ast.Call):
             return [_resolve_call(body, 1)]
         elts = getattr(body, "elts", None)
         if elts is None:
-            raise DecodeError("format_error:decoder_failed", f"Expected a list of calls, got {type(body).__name__}")
+            raise DecodeError(
+                "format_error:decoder_failed", f"Expected a list of calls, got {type(body).__name__}"
+            )
         out = []
         for elem in elts:
             if not isinstance(elem, ast.Call):
-                raise DecodeError("format_error:decoder_failed", f"Expected a call, got {type(elem).__name__}")
+                raise DecodeError(
+                    "format_error:decoder_failed", f"Expected a call, got {type(elem).__name__}"
+                )
             out.append(_resolve_call(elem, 1))
         return out
     except RecursionError:
@@ -297,7 +303,10 @@ def _resolve_value(node: ast.AST, depth: int):
         if any(k is None for k in node.keys):
             raise _fail("dict unpacking")
         try:
-            return {_resolve_value(k, depth + 1): _resolve_value(v, depth + 1) for k, v in zip(node.keys, node.values)}
+            return {
+                _resolve_value(k, depth + 1): _resolve_value(v, depth + 1)
+                for k, v in zip(node.keys, node.values)
+            }
         except TypeError as e:
             raise _fail(str(e)) from None
     if isinstance(node, ast.BinOp):

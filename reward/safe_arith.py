@@ -45,7 +45,12 @@ _BINOPS = {
     ast.BitAnd: operator.and_,
     ast.MatMult: operator.matmul,
 }
-_UNARYOPS = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Invert: operator.invert, ast.Not: operator.not_}
+_UNARYOPS = {
+    ast.USub: operator.neg,
+    ast.UAdd: operator.pos,
+    ast.Invert: operator.invert,
+    ast.Not: operator.not_,
+}
 _SEQUENCES = (str, bytes, list, tuple)
 
 
@@ -86,7 +91,12 @@ def _guard_binop(op: type, left: object, right: object) -> None:
             raise UnsafeExpression(f"power exceeds {MAX_INT_BITS} bits")
     elif op is ast.Mult:
         for seq, n in ((left, right), (right, left)):
-            if isinstance(seq, _SEQUENCES) and isinstance(n, int) and n > 0 and _size(seq) * n > MAX_SEQUENCE_LEN:
+            if (
+                isinstance(seq, _SEQUENCES)
+                and isinstance(n, int)
+                and n > 0
+                and _size(seq) * n > MAX_SEQUENCE_LEN
+            ):
                 raise UnsafeExpression(f"repeated sequence exceeds {MAX_SEQUENCE_LEN} items")
         if isinstance(left, int) and isinstance(right, int) and _bits(left) + _bits(right) > MAX_INT_BITS + 1:
             raise UnsafeExpression(f"product exceeds {MAX_INT_BITS} bits")

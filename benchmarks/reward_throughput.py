@@ -1,0 +1,147 @@
+"""Reward throughput: candidates per second, single process, on BFCL-derived candidates.
+
+Candidates: the golden set in tests/data/bfcl (every entry of BFCL's 8 Python AST categories: its gold
+answer plus mutations, ~48k texts, about 37% valid), split by rendering (python-call text, JSON text).
+Measured, side by side in one process, best of --repeats passes over the whole set:
+
+  official         BFCL's own decode + ast_checker (bfcl-eval 2026.3.23), when importable
+  score()          funrl.reward.score(text, functions=..., ...): validates + prepares the ground truth
+                   on every call
+  compute_score()  the verl path: the ground truth as its JSON string, prepared once and cached
+  score_prepared() a GroundTruth prepared once per entry (what a group of n rollouts costs)
+
+bfcl-eval pins numpy<2 and cannot share verl's environment; funrl.reward needs only the standard
+library, so run the comparison from the checker's environment:
+
+    ../shared/tools/bfcl-checker-venv /tmp/bfclvenv
+    /tmp/bfclvenv/bin/pip install --no-deps -e .
+    BFCL_PROJECT_ROOT=/tmp/bfclroot /tmp/bfclvenv/bin/python benchmarks/reward_throughput.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import gzip
+import json
+import os
+import pathlib
+import platform
+import time
+
+from funrl.reward import compute_score, ground_truth_json, prepare, score, score_prepared
+
+DATA = pathlib.Path(__file__).resolve().parent.parent / "tests" / "data" / "bfcl"
+
+
+def load():
+    with gzip.open(DATA / "entries.jsonl.gz", "rt") as f:
+        entries = {e["id"]: e for e in map(json.loads, f)}
+    with gzip.open(DATA / "verdicts.jsonl.gz", "rt") as f:
+        rows = [json.loads(line) for line in f]
+    return entries, rows
+
+
+def official_checker():
+    try:
+        os.environ.setdefault("BFCL_PROJECT_ROOT", "/tmp/bfclroot")
+        pathlib.Path(os.environ["BFCL_PROJECT_ROOT"]).mkdir(parents=True, exist_ok=True)
+        from bfcl_eval.constants.enums import Language
+        from bfcl_eval.constants.model_config import MODEL_CONFIG_MAPPING
+        from bfcl_eval.eval_checker.ast_eval.ast_checker import ast_checker
+        from bfcl_eval.model_handler.utils import default_decode_ast_prompting
+        from bfcl_eval.utils import is_function_calling_format_output
+    except ImportError:
+        return None
+    model = next(k for k, v in MODEL_CONFIG_MAPPING.items() if not v.underscore_to_dot).replace("/", "_")
+
+    def check(entry, text, rendering):
+        try:
+            if rendering == "python":
+                decoded = default_decode_ast_prompting(text)
+            else:
+                decoded = [
+                    {
+                        c["name"]: json.loads(c["arguments"])
+                        if isinstance(c["arguments"], str)
+                        else c["arguments"]
+                    }
+                    for c in json.loads(text)
+                ]
+        except Exception:
+            return False
+        if not is_function_calling_format_output(decoded):
+            return False
+        try:
+            r = ast_checker(
+                entry["function"], decoded, entry["ground_truth"], Language.PYTHON, entry["category"], model
+            )
+        except Exception:
+            return False
+        return r["valid"]
+
+    return check
+
+
+def timed(fn, items, repeats):
+    best, verdicts = float("inf"), None
+    for _ in range(repeats):
+        gc.collect()
+        t0 = time.perf_counter()
+        verdicts = [fn(*item) for item in items]
+        best = min(best, time.perf_counter() - t0)
+    return len(items) / best, verdicts
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    entries, rows = load()
+    official = official_checker()
+    gt_json = {
+        i: ground_truth_json(e["function"], e["ground_truth"], e["category"]) for i, e in entries.items()
+    }
+    prepared = {i: prepare(e["function"], e["ground_truth"], e["category"]) for i, e in entries.items()}
+
+    print(
+        f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores; best of {args.repeats}"
+    )
+    print(f"{'rendering':<10}{'method':<18}{'cand/s':>12}{'vs official':>13}  agreement")
+    for rendering in ("python", "json"):
+        items = [(entries[r["id"]], r["text"], rendering) for r in rows if r["rendering"] == rendering]
+        methods = {
+            "score()": lambda e, t, fmt: (
+                score(
+                    t,
+                    functions=e["function"],
+                    possible_answer=e["ground_truth"],
+                    category=e["category"],
+                    fmt=fmt,
+                ).valid
+            ),
+            "compute_score()": lambda e, t, fmt: (
+                compute_score("bfcl", t, gt_json[e["id"]], fmt=fmt)["score"] == 1.0
+            ),
+            "score_prepared()": lambda e, t, fmt: score_prepared(prepared[e["id"]], t, fmt=fmt).valid,
+        }
+        results = {}
+        if official is not None:
+            results["official"] = timed(official, items, args.repeats)
+        for name, fn in methods.items():
+            results[name] = timed(fn, items, args.repeats)
+        ref_rate, ref_verdicts = results.get("official", (None, None))
+        for name, (rate, verdicts) in results.items():
+            ratio = f"{rate / ref_rate:>12.2f}x" if ref_rate else f"{'n/a':>13}"
+            agree = (
+                ""
+                if ref_verdicts is None
+                else f"  {sum(a == b for a, b in zip(verdicts, ref_verdicts))}/{len(items)}"
+            )
+            print(f"{rendering:<10}{name:<18}{rate:>12,.0f}{ratio}{agree}")
+    if official is None:
+        print("(bfcl-eval not importable here: official column skipped; see this file's docstring)")
+
+
+if __name__ == "__main__":
+    main()
