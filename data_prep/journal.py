@@ -1,6 +1,6 @@
 """SQLite journal of every endpoint reply, written the moment it arrives.
 
-A request is identified by a key = sha256(logical id + the exact request body). Before sending, the
+A request is identified by a key = sha256(logical id + the exact request body, as sent). Before sending, the
 client looks the key up: a journaled reply is reused, never re-requested. Each reply is one committed
 row (WAL mode), so a process killed at any instant loses at most the requests still in flight, whose
 replies it had not received. Stage files are derived from the journal deterministically, so a rerun
@@ -27,9 +27,14 @@ class Entry:
     error: str | None  # a non-retryable failure (e.g. "http_400: ..."), journaled so it is not re-sent
 
 
-def request_key(logical_id: str, body: dict) -> str:
-    blob = json.dumps([logical_id, body], sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(blob.encode()).hexdigest()
+def encode_body(body: dict) -> bytes:
+    """The canonical JSON of a request body: what is sent, and what the key hashes."""
+    return json.dumps(body, sort_keys=True, ensure_ascii=False).encode()
+
+
+def request_key(logical_id: str, body: dict | bytes) -> str:
+    blob = body if isinstance(body, bytes) else encode_body(body)
+    return hashlib.sha256(logical_id.encode() + b"\n" + blob).hexdigest()
 
 
 class Journal:

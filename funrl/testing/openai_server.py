@@ -195,6 +195,8 @@ class OpenAIServer:
 
     # ----- HTTP -----
     def _take_fault(self, key: str | None, body: dict) -> Fault | None:
+        if not self._faults:
+            return None
         text = json.dumps(body.get("messages", []), ensure_ascii=False)
         with self._lock:
             for fault in self._faults:
