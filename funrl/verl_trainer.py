@@ -1,0 +1,194 @@
+"""The trainer hook that feeds per-token entropy and the CoT mask to ``grpo_entropy``, and its task runner.
+
+Use (what ``python -m funrl.train`` does):
+
+    from verl.trainer.main_ppo import run_ppo
+    from funrl.verl_trainer import FunRLTaskRunner, validate_funrl_config
+
+    validate_funrl_config(config)      # fail before Ray starts
+    run_ppo(config, task_runner_class=FunRLTaskRunner)
+
+Why the trainer route and not the actor-loss route (both in ../shared/design/VERL.md):
+- verl's V1 trainer already computes the *old* policy's per-token entropy in ``_compute_old_log_prob``
+  (always, ``calculate_entropy=True``) and stores it in the TransferQueue; only ``_compute_advantage``
+  drops it. Overriding that one method, and calling verl's own implementation inside it, is the smallest
+  hook: KL-in-reward, rollout correction, multi-trajectory handling and the write-back stay verl's.
+- The bonus then is a real advantage estimator, as the method defines it: computed once per batch from
+  the policy that sampled the responses, identical across PPO epochs and mini-batches, with whole-group
+  statistics for the metrics. In the actor loss it would see the *current* policy's entropy per
+  micro-batch, change as the policy moves, and need ``set_loss_fn`` to replace verl's entire PPO loss in
+  every worker.
+- Everything runs in the driver (the task-runner actor): no worker-side code, no extra forward pass.
+
+What it needs from verl 0.9.1 (``tests/test_verl_advantage_hook.py`` fails when any of it moves):
+``PPOTrainerSync`` and the trainer registry name ``"sync"``; ``_compute_old_log_prob`` writing the field
+``entropy`` (response-aligned, nested) next to ``responses`` and ``response_mask`` in the TransferQueue;
+``_compute_advantage`` fetching rows by ``batch.keys`` in order and calling the registered estimator
+through ``compute_advantage``; ``TaskRunnerV1.run`` choosing the trainer with ``get_trainer_cls``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import ray
+import transfer_queue as tq
+from transfer_queue import KVBatchMeta
+from verl.trainer.main_ppo import TaskRunnerV1
+from verl.trainer.ppo.v1 import trainer_base
+from verl.trainer.ppo.v1.trainer_sync import PPOTrainerSync
+
+from funrl import verl_plugin
+from funrl.advantage import validate_entropy_settings
+from funrl.config import FunRLConfig, funrl_config_from
+from funrl.cot_mask import CotMasker
+from funrl.verl_plugin import ESTIMATOR_NAME, EntropyInputs, entropy_inputs
+
+verl_plugin.register()  # also when the entry point is switched off (VERL_USE_EXTERNAL_PLUGINS=none)
+
+METRIC_PREFIX = "funrl/"
+
+
+def validate_funrl_config(config: Any) -> FunRLConfig:
+    """Check a full training config for ``grpo_entropy``; raise ValueError naming the key. Cheap, no Ray.
+
+    Checks the ``funrl`` block (types, unknown keys, ranges) and, when the estimator is ``grpo_entropy``,
+    the verl settings it depends on.
+    """
+    funrl = funrl_config_from(config)
+    validate_entropy_settings(funrl.entropy.alpha, funrl.entropy.kappa, funrl.entropy.form)
+    if not funrl.cot.open_tag or not funrl.cot.close_tag:
+        raise ValueError("funrl.cot.open_tag and funrl.cot.close_tag must be non-empty")
+    if config.algorithm.adv_estimator != ESTIMATOR_NAME:
+        return funrl
+    if not config.trainer.get("use_v1", True):
+        raise ValueError(
+            f"algorithm.adv_estimator={ESTIMATOR_NAME} needs verl's V1 trainer: trainer.use_v1=true"
+        )
+    mode = config.trainer.v1.trainer_mode
+    if mode != "sync":
+        raise ValueError(
+            f"algorithm.adv_estimator={ESTIMATOR_NAME} supports trainer.v1.trainer_mode=sync, got {mode!r}"
+        )
+    correction = config.algorithm.get("rollout_correction") or {}
+    if correction.get("bypass_mode", False):
+        raise ValueError(
+            f"algorithm.adv_estimator={ESTIMATOR_NAME} needs the old policy's entropy, which "
+            "algorithm.rollout_correction.bypass_mode=true skips computing; set it to false"
+        )
+    return funrl
+
+
+class FunRLTrainerSync(PPOTrainerSync):
+    """verl's synchronous V1 trainer with one override: ``_compute_advantage`` for ``grpo_entropy``."""
+
+    def __init__(self, config: Any) -> None:
+        self.funrl = validate_funrl_config(config)
+        super().__init__(config)
+        self._cot_masker: CotMasker | None = None
+
+    @property
+    def cot_masker(self) -> CotMasker:
+        """Built on first use from ``self.tokenizer`` (set by verl's ``init()``)."""
+        if self._cot_masker is None:
+            cot = self.funrl.cot
+            self._cot_masker = CotMasker(
+                self.tokenizer,
+                open_tag=cot.open_tag,
+                close_tag=cot.close_tag,
+                starts_inside=cot.starts_inside,
+            )
+        return self._cot_masker
+
+    def _compute_advantage(self, batch: KVBatchMeta, metrics: dict) -> KVBatchMeta:
+        if self.config.algorithm.adv_estimator != ESTIMATOR_NAME:
+            return super()._compute_advantage(batch, metrics)
+        inputs = self._entropy_inputs(batch)
+        with entropy_inputs(inputs):
+            batch = super()._compute_advantage(batch, metrics)
+        if not inputs.stats:
+            raise RuntimeError(f"verl's _compute_advantage did not call the {ESTIMATOR_NAME} estimator")
+        metrics.update({METRIC_PREFIX + name: value for name, value in inputs.stats.items()})
+        return batch
+
+    def _entropy_inputs(self, batch: KVBatchMeta) -> EntropyInputs:
+        """Entropy (bs, T) and CoT mask (bs, T) for the rows of ``batch``, in verl's row order and width."""
+        _require_single_output_sessions(batch.keys)
+        fields = ["entropy", "responses", "response_mask"]
+        data = tq.kv_batch_get(keys=batch.keys, partition_id=batch.partition_id, select_fields=fields)
+        missing = [name for name in fields if name not in data.keys()]
+        if missing:
+            raise RuntimeError(
+                f"{ESTIMATOR_NAME}: the TransferQueue batch has no field(s) {missing}; verl's old log-prob "
+                "pass (_compute_old_log_prob) is expected to have stored the per-token entropy"
+            )
+        padded = data.to_padded_tensor()  # the same padding verl's _compute_advantage applies
+        response_mask = padded["response_mask"]  # (bs, T)
+        entropy = padded["entropy"]  # (bs, T)
+        cot_mask = self.cot_masker(padded["responses"], response_mask)  # (bs, T)
+        if entropy.shape != response_mask.shape or cot_mask.shape != response_mask.shape:
+            raise RuntimeError(
+                f"{ESTIMATOR_NAME}: entropy {tuple(entropy.shape)}, CoT mask {tuple(cot_mask.shape)} and "
+                f"response mask {tuple(response_mask.shape)} differ in shape"
+            )
+        return EntropyInputs(
+            entropy=entropy.float(),
+            cot_mask=cot_mask,
+            response_mask=response_mask,
+            settings=self.funrl.entropy,
+        )
+
+
+def _require_single_output_sessions(keys: list[str]) -> None:
+    """grpo_entropy groups rows by uid; verl's GRPO instead scores multi-output agent sessions by their
+    last output. Keys are ``{uid}_{session}_{index}``: any index other than 0 means a multi-output session."""
+    multi = [key for key in keys if key.rsplit("_", 2)[-1] != "0"]
+    if multi:
+        raise NotImplementedError(
+            f"{ESTIMATOR_NAME} supports one output per agent-loop session (single-turn rollouts); "
+            f"got keys such as {multi[:3]}"
+        )
+
+
+@contextlib.contextmanager
+def sync_trainer_replaced_by(cls: type[PPOTrainerSync]) -> Iterator[None]:
+    """Within the block, verl's trainer registry gives ``cls`` for trainer mode ``"sync"``.
+
+    The mode name stays ``"sync"`` on purpose: verl tests ``trainer_mode != "sync"`` in several places and
+    would switch to asynchronous behaviour under a new name. Used only inside the task-runner actor, a
+    process of its own; restored on exit.
+    """
+    registry = trainer_base.TRAINER_REGISTRY
+    original = registry.get("sync")
+    if original is not PPOTrainerSync:
+        raise RuntimeError(
+            f"verl's trainer registry maps 'sync' to {original!r}, not PPOTrainerSync: verl moved"
+        )
+    registry["sync"] = cls
+    try:
+        yield
+    finally:
+        registry["sync"] = original
+
+
+class FunRLTaskRunnerImpl(TaskRunnerV1.__ray_actor_class__):
+    """verl's V1 task runner, with ``FunRLTrainerSync`` as the sync trainer. Use ``FunRLTaskRunner``."""
+
+    def run(self, config: Any) -> None:
+        validate_funrl_config(config)
+        with sync_trainer_replaced_by(FunRLTrainerSync):
+            return super().run(config)
+
+
+FunRLTaskRunner = ray.remote(FunRLTaskRunnerImpl)
+"""The Ray actor class for ``verl.trainer.main_ppo.run_ppo(config, task_runner_class=FunRLTaskRunner)``."""
+
+__all__ = [
+    "FunRLTaskRunner",
+    "FunRLTaskRunnerImpl",
+    "FunRLTrainerSync",
+    "sync_trainer_replaced_by",
+    "validate_funrl_config",
+]
