@@ -20,7 +20,7 @@ import ray
 import torch
 import transfer_queue as tq
 from hydra import compose, initialize_config_module
-from omegaconf import OmegaConf, open_dict
+from omegaconf import OmegaConf
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 from transfer_queue import KVBatchMeta
 from transformers import PreTrainedTokenizerFast
@@ -31,7 +31,9 @@ from verl.trainer.ppo.v1 import get_trainer_cls
 from verl.trainer.ppo.v1.trainer_sync import PPOTrainerSync
 from verl.utils.tensordict_utils import list_of_dict_to_tensordict
 
-from funrl.verl_plugin import ESTIMATOR_NAME, compute_grpo_entropy_advantage
+from funrl.advantage import entropy_shaped_grpo_advantage
+from funrl.config import EntropyConfig
+from funrl.verl_plugin import ESTIMATOR_NAME, EntropyInputs, compute_grpo_entropy_advantage, entropy_inputs
 from funrl.verl_trainer import (
     FunRLTaskRunner,
     FunRLTaskRunnerImpl,
@@ -196,6 +198,7 @@ def expected_token_form(alpha: float = 0.4, kappa: float = 2.0) -> list[list[flo
     return out
 
 
+@pytest.mark.slow  # a local Ray + TransferQueue: ~15 s for the module
 def test_hook_drives_verl_and_shapes_the_advantages(transfer_queue):
     cfg = config(
         ESTIMATOR_NAME, "+funrl.entropy.form=token", "+funrl.entropy.alpha=0.4", "+funrl.entropy.kappa=2"
@@ -220,6 +223,7 @@ def test_hook_drives_verl_and_shapes_the_advantages(transfer_queue):
     assert "actor/entropy" in metrics  # verl's own old log-prob pass ran
 
 
+@pytest.mark.slow  # a local Ray + TransferQueue: ~15 s for the module
 def test_hook_sequence_form_defaults(transfer_queue):
     advantages, metrics = run_hook(config(ESTIMATOR_NAME), "hook_sequence")
     a = 0.5 / (math.sqrt(0.5) + 1e-6)
@@ -236,6 +240,7 @@ def test_hook_sequence_form_defaults(transfer_queue):
     )
 
 
+@pytest.mark.slow  # a local Ray + TransferQueue: ~15 s for the module
 def test_plain_grpo_passes_through_untouched(transfer_queue):
     advantages, metrics = run_hook(config("grpo"), "hook_grpo")
     a = 0.5 / (math.sqrt(0.5) + 1e-6)
@@ -307,8 +312,39 @@ def test_task_runner_swaps_the_sync_trainer_only_inside_run():
         assert get_trainer_cls("sync") is FunRLTrainerSync
     assert get_trainer_cls("sync") is PPOTrainerSync
     cfg = config(ESTIMATOR_NAME, "+funrl.entropy.alpha=-1")
-    with open_dict(cfg):
-        pass
     with pytest.raises(ValueError, match="funrl.entropy.alpha"):
         FunRLTaskRunnerImpl().run(cfg)  # validated before anything starts
     assert get_trainer_cls("sync") is PPOTrainerSync
+
+
+@pytest.mark.slow
+def test_task_runner_is_a_working_ray_actor(transfer_queue):
+    runner = FunRLTaskRunner.remote()
+    with pytest.raises(ValueError, match="funrl.entropy.kappa"):
+        try:
+            ray.get(runner.run.remote(config(ESTIMATOR_NAME, "+funrl.entropy.kappa=0")), timeout=120)
+        except ray.exceptions.RayTaskError as error:
+            raise error.as_instanceof_cause() from None
+    ray.kill(runner)
+
+
+@pytest.mark.parametrize("norm", [True, False])
+def test_estimator_reads_norm_adv_by_std_from_verls_algorithm_config(norm):
+    gen = torch.Generator().manual_seed(0)
+    rewards = torch.zeros(4, 3)
+    rewards[:, -1] = torch.tensor([1.0, 0.0, 0.0, 1.0])
+    mask = torch.ones(4, 3, dtype=torch.long)
+    entropy = torch.rand(4, 3, generator=gen)
+    cot = torch.tensor([[0, 1, 0]] * 4, dtype=torch.bool)
+    index = np.array(["a", "a", "a", "b"], dtype=object)
+    inputs = EntropyInputs(
+        entropy=entropy, cot_mask=cot, response_mask=mask, settings=EntropyConfig(form="token")
+    )
+    algorithm = config(ESTIMATOR_NAME, f"algorithm.norm_adv_by_std_in_grpo={norm}").algorithm
+    with entropy_inputs(inputs):
+        adv, _ = compute_grpo_entropy_advantage(rewards, mask, index, config=algorithm)
+    want, _, stats = entropy_shaped_grpo_advantage(
+        rewards, mask, index, entropy, cot, form="token", norm_adv_by_std=norm
+    )
+    assert torch.equal(adv, want)
+    assert inputs.stats == stats
