@@ -137,7 +137,7 @@ def bench_judge(n: int, latency: float, concurrency: int) -> None:
     )
 
 
-def bench_validate(n: int) -> None:
+def bench_validate(n: int, worker_counts: list[int]) -> None:
     samples, judged = synthetic(n, seed=2)
     cfg = load_config(None, ["progress=false"])
     by_id = {s.id: s for s in samples}
@@ -145,15 +145,20 @@ def bench_validate(n: int) -> None:
     results = [validate_one(by_id[j.sample_id], j, cfg) for j in judged]
     core = time.perf_counter() - start
     passed = sum(type(r).__name__ == "Validated" for r in results)
+    print(f"stage 2 validate_one: {n} samples in {core:.2f} s = {n / core:,.0f} samples/s ({passed} passed)")
     with tempfile.TemporaryDirectory() as work:
         write_jsonl(Path(work) / "samples.jsonl", samples)
         write_jsonl(Path(work) / "judged.jsonl", judged)
         cfg.work_dir = work
-        start = time.perf_counter()
-        stats = run_validate(cfg)
-        full = time.perf_counter() - start
-    print(f"stage 2 validate_one: {n} samples in {core:.2f} s = {n / core:,.0f} samples/s ({passed} passed)")
-    print(f"stage 2 run_validate (with JSONL read/write): {n / full:,.0f} samples/s; {json.dumps(stats)}")
+        for workers in worker_counts:
+            cfg.validate.workers = workers
+            start = time.perf_counter()
+            stats = run_validate(cfg)
+            full = time.perf_counter() - start
+            print(
+                f"stage 2 run_validate, {workers} process(es), JSONL read/write included: {n / full:,.0f} "
+                f"samples/s; {json.dumps(stats)}"
+            )
 
 
 def main() -> None:
@@ -162,9 +167,11 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.1)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--validate-samples", type=int, default=60000)
+    parser.add_argument("--validate-workers", type=int, nargs="+", default=[1, os.cpu_count() or 1])
     args = parser.parse_args()
-    bench_judge(args.judge_samples, args.latency, args.concurrency)
-    bench_validate(args.validate_samples)
+    if args.judge_samples:
+        bench_judge(args.judge_samples, args.latency, args.concurrency)
+    bench_validate(args.validate_samples, args.validate_workers)
 
 
 if __name__ == "__main__":

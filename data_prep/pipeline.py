@@ -33,7 +33,7 @@ from .judge import judge_sample
 from .readers import read_input
 from .records import Candidate, Drop, Judged, Sample, read_jsonl, write_jsonl
 from .report import drop_counts, format_report, lengths
-from .validate import Validated, validate_one
+from .validate import Validated, validate_many
 
 STAGES = ("read", "generate", "judge", "validate", "export")
 
@@ -215,10 +215,8 @@ def run_judge(cfg: Config) -> dict:
 def run_validate(cfg: Config) -> dict:
     samples = _samples(cfg)
     judged = list(read_jsonl(_need(cfg, "judged.jsonl", "judge"), Judged))
-    out = [
-        validate_one(samples[j.sample_id], j, cfg)
-        for j in tqdm(judged, desc="stage 2 validate", unit="sample", disable=not cfg.progress)
-    ]
+    pairs = [(samples[j.sample_id], j) for j in judged]
+    out = validate_many(pairs, cfg)
     passed = [v for v in out if isinstance(v, Validated)]
     drops = [d for d in out if isinstance(d, Drop)]
     write_jsonl(_path(cfg, "validated.jsonl"), passed)

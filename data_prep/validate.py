@@ -17,9 +17,13 @@ An accepted answer passes when, in order (the first failure is the drop reason):
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from funrl.reward import FormatError, check, parse, possible_answer_from_calls
+from tqdm import tqdm
 
 from .config import Config
 from .formats import RenderError, render_answer, split_think
@@ -91,3 +95,34 @@ def validate_one(sample: Sample, judged: Judged, cfg: Config) -> Validated | Dro
     if _canonical(back) != _canonical(calls):
         return drop("render_error", f"{fmt} round trip changed the calls: {_canonical(back)}")
     return Validated(sample.id, judged.index, "accepted", cot or "", calls, answer, judged.rounds)
+
+
+CHUNK = 1000
+
+
+def _validate_chunk(args: tuple[list[tuple[Sample, Judged]], Config]) -> list[Validated | Drop]:
+    pairs, cfg = args
+    return [validate_one(sample, judged, cfg) for sample, judged in pairs]
+
+
+def validate_many(pairs: list[tuple[Sample, Judged]], cfg: Config) -> list[Validated | Drop]:
+    """``validate_one`` over many answers, in input order; ``validate.workers`` processes (0: one per
+    core) when there are more than two chunks of work, else in this process."""
+    workers = cfg.validate.workers or os.cpu_count() or 1
+    bar = tqdm(total=len(pairs), desc="stage 2 validate", unit="sample", disable=not cfg.progress)
+    chunks = [pairs[i : i + CHUNK] for i in range(0, len(pairs), CHUNK)]
+    out: list[Validated | Drop] = []
+    try:
+        if workers == 1 or len(chunks) <= 2:
+            for chunk in chunks:
+                out.extend(_validate_chunk((chunk, cfg)))
+                bar.update(len(chunk))
+            return out
+        # spawn: no fork of a process that may hold threads (tqdm's monitor, an event loop)
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            for chunk, result in zip(chunks, pool.map(_validate_chunk, [(c, cfg) for c in chunks])):
+                out.extend(result)
+                bar.update(len(chunk))
+        return out
+    finally:
+        bar.close()
