@@ -2,7 +2,7 @@
 
 Candidates: the golden set in tests/data/bfcl (every entry of BFCL's 8 Python AST categories: its gold
 answer plus mutations, ~48k texts, about 37% valid), split by rendering (python-call text, JSON text).
-Measured, side by side in one process, best of --repeats passes over the whole set:
+Measured side by side in one process, the methods taking turns, best of --repeats passes over the set:
 
   official         BFCL's own decode + ast_checker (bfcl-eval 2026.3.23), when importable
   score()          funrl.reward.score(text, functions=..., ...): validates + prepares the ground truth
@@ -83,19 +83,23 @@ def official_checker():
     return check
 
 
-def timed(fn, items, repeats):
-    best, verdicts = float("inf"), None
+def timed_interleaved(methods: dict, items: list, repeats: int) -> dict:
+    """Best-of-`repeats` rate per method, the methods taking turns in every round, so that a change in
+    machine load affects them alike. -> {name: (candidates per second, verdicts)}"""
+    best = dict.fromkeys(methods, float("inf"))
+    verdicts = {}
     for _ in range(repeats):
-        gc.collect()
-        t0 = time.perf_counter()
-        verdicts = [fn(*item) for item in items]
-        best = min(best, time.perf_counter() - t0)
-    return len(items) / best, verdicts
+        for name, fn in methods.items():
+            gc.collect()
+            t0 = time.perf_counter()
+            verdicts[name] = [fn(*item) for item in items]
+            best[name] = min(best[name], time.perf_counter() - t0)
+    return {name: (len(items) / best[name], verdicts[name]) for name in methods}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args()
     entries, rows = load()
     official = official_checker()
@@ -125,11 +129,9 @@ def main() -> None:
             ),
             "score_prepared()": lambda e, t, fmt: score_prepared(prepared[e["id"]], t, fmt=fmt).valid,
         }
-        results = {}
         if official is not None:
-            results["official"] = timed(official, items, args.repeats)
-        for name, fn in methods.items():
-            results[name] = timed(fn, items, args.repeats)
+            methods = {"official": official, **methods}
+        results = timed_interleaved(methods, items, args.repeats)
         ref_rate, ref_verdicts = results.get("official", (None, None))
         for name, (rate, verdicts) in results.items():
             ratio = f"{rate / ref_rate:>12.2f}x" if ref_rate else f"{'n/a':>13}"

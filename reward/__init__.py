@@ -24,7 +24,13 @@ from .api import (
     score_prepared,
 )
 from .formats import FORMATS, MAX_CALL_CHARS, MAX_TEXT_CHARS
-from .ground_truth import CATEGORIES, GroundTruth, ground_truth_json, possible_answer_from_calls
+from .ground_truth import (
+    CATEGORIES,
+    GroundTruth,
+    GroundTruthError,
+    ground_truth_json,
+    possible_answer_from_calls,
+)
 from .pycall import MAX_NESTING
 
 __all__ = [
@@ -35,6 +41,7 @@ __all__ = [
     "MAX_TEXT_CHARS",
     "FormatError",
     "GroundTruth",
+    "GroundTruthError",
     "Result",
     "check",
     "compute_score",

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .checker import ast_checker, is_function_calling_format
-from .formats import canonical_format, decode
-from .ground_truth import GroundTruth, ground_truth_from_dict, ground_truth_from_json
+from .formats import decode
+from .ground_truth import GroundTruth, GroundTruthError, ground_truth_from_dict, ground_truth_from_json
 from .pycall import DecodeError
 
 log = logging.getLogger(__name__)
@@ -44,8 +44,9 @@ def parse(text: str, fmt: str = "auto", *, require_think: bool = False) -> list[
     return decode(text, fmt, require_think)[0]
 
 
-def _check(gt: GroundTruth, calls: list, fmt: str | None) -> Result:
-    if not is_function_calling_format(calls):
+def _check(gt: GroundTruth, calls: list, fmt: str | None, trusted: bool = False) -> Result:
+    """``trusted``: the calls come from funrl's own decoders, which only ever build the right shape."""
+    if not trusted and not is_function_calling_format(calls):
         return Result(
             False,
             "format_error:wrong_output_format",
@@ -72,15 +73,18 @@ def score_prepared(
     rollouts: the ground truth is validated and prepared once)."""
     fmt = gt.fmt if fmt is None else fmt
     require_think = gt.require_think if require_think is None else require_think
-    canonical_format(fmt)  # a bad fmt is a configuration error: raise, do not score 0
     try:
-        calls, used = decode(text, fmt, require_think)
+        calls, used = decode(
+            text, fmt, require_think
+        )  # a bad fmt raises ValueError: configuration, not output
     except DecodeError as e:
         return Result(False, e.error_type, [str(e)])
     except RecursionError:
         return Result(False, "format_error:too_deep", ["values nest too deep"])
     try:
-        return _check(gt, calls, used)
+        return _check(gt, calls, used, trusted=True)
+    except GroundTruthError:
+        raise
     except Exception as e:  # model output must never crash training; this is a bug -- say so loudly
         log.exception("funrl.reward: internal error while checking %r", text[:200])
         return Result(False, "checker_error:internal", [f"{type(e).__name__}: {e}"], calls, used)
@@ -108,8 +112,9 @@ def score(
 def prepare(
     functions: list, possible_answer: list, category: str, *, fmt: str = "auto", require_think: bool = False
 ) -> GroundTruth:
-    """Validate and prepare a ground truth once, to score many candidates with :func:`score_prepared`."""
-    return GroundTruth(functions, possible_answer, category, fmt=fmt, require_think=require_think)
+    """Validate (every field) and prepare a ground truth once, to score many candidates with
+    :func:`score_prepared`."""
+    return GroundTruth(functions, possible_answer, category, fmt=fmt, require_think=require_think).validate()
 
 
 def load_ground_truth(ground_truth: Any) -> GroundTruth:

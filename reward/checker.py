@@ -12,7 +12,8 @@ with ``error_type`` None when the candidate passes.
 
 from __future__ import annotations
 
-from .ground_truth import AnswerCall, AnswerParam, FunctionSpec, GroundTruth, _pa_type, standardize_string
+from .ground_truth import _STANDARDIZE_TABLE as _STANDARDIZE
+from .ground_truth import AnswerParam, CallPlan, GroundTruth, _pa_type, standardize_string
 
 Verdict = tuple[str | None, list[str]]
 _OK: Verdict = (None, [])
@@ -52,14 +53,6 @@ def type_checker(value, possible: list, expected: type, nested: type | None, pa_
     if pa_type is not None and vt == pa_type:
         return True, True, None
     return False, False, "type_error:simple"
-
-
-def string_checker(param: str, value: str, answer: AnswerParam) -> Verdict:
-    if standardize_string(value) not in answer.std_strings:
-        return "value_error:string", [
-            f"Invalid value for parameter {param!r}: {_short(value)}. Expected one of {_short(answer.values)}. Case insensitive."
-        ]
-    return _OK
 
 
 def list_checker(param: str, value: list, answer: AnswerParam) -> Verdict:
@@ -148,7 +141,9 @@ def _prepare_one_dict(expected):
     return expected, std
 
 
-def simple_function_checker(spec: FunctionSpec, call: dict, answer: AnswerCall) -> Verdict:
+def simple_function_checker(plan: CallPlan, call: dict) -> Verdict:
+    """BFCL's simple_function_checker (its string_checker inlined: standardise, then membership)."""
+    spec = plan.spec
     name = spec.name
     if name not in call:
         return "simple_function_checker:wrong_func_name", [
@@ -158,31 +153,45 @@ def simple_function_checker(spec: FunctionSpec, call: dict, answer: AnswerCall) 
     for p in spec.required:
         if p not in model_params:
             return "simple_function_checker:missing_required", [f"Missing required parameter: {p!r}."]
-    schema, acceptable = spec.params, answer.params
+    entries = plan.entries
     for param, value in model_params.items():
-        if param not in schema or param not in acceptable:
+        entry = entries.get(param, plan)
+        if entry is plan:
+            entry = plan.entry(param)
+        if entry is None:
             return "simple_function_checker:unexpected_param", [f"Unexpected parameter: {param!r}."]
-        ps, ap = schema[param], acceptable[param]
+        type_desc, expected, nested, ap, is_variable, strings = entry
+        vt = type(value)
         # BFCL: a tuple for a "tuple" parameter becomes a list; an int for a "float" parameter a float.
-        if ps.type_desc == "tuple" and type(value) is tuple:
-            value = list(value)
-        elif ps.type_desc == "float" and type(value) is int:
-            value = float(value)
-        valid, is_variable, error_type = type_checker(value, ap.values, ps.expected, ps.nested, ap.pa_type)
-        if not valid:
-            return error_type, [
-                f"Incorrect type for parameter {param!r}. Expected type {ps.type_desc}, got "
-                f"{type(value).__name__}. Parameter value: {_short(value)}."
-            ]
+        if vt is tuple and type_desc == "tuple":
+            value, vt = list(value), list
+        elif vt is int and type_desc == "float":
+            value, vt = float(value), float
+        if vt is not expected or nested is not None:  # the common case skips the call (same verdict)
+            valid, is_variable, error_type = type_checker(value, ap.values, expected, nested, ap.pa_type)
+            if not valid:
+                return error_type, [
+                    f"Incorrect type for parameter {param!r}. Expected type {type_desc}, got "
+                    f"{vt.__name__}. Parameter value: {_short(value)}."
+                ]
         if not is_variable:
-            if ps.expected is dict:
+            if expected is str:
+                # as written, or after BFCL's standardisation (standardize_string, inlined)
+                if (
+                    value in strings
+                    or value.translate(_STANDARDIZE).lower().replace("'", '"') in ap.std_strings
+                ):
+                    continue
+                return "value_error:string", [
+                    f"Invalid value for parameter {param!r}: {_short(value)}. Expected one of "
+                    f"{_short(ap.values)}. Case insensitive."
+                ]
+            if expected is dict:
                 verdict = dict_checker(param, value, ap)
-            elif ps.expected is list and ps.nested is dict:
-                verdict = list_dict_checker(param, value, ap)
-            elif ps.expected is str:
-                verdict = string_checker(param, value, ap)
-            elif ps.expected is list:
-                verdict = list_checker(param, value, ap)
+            elif expected is list:
+                verdict = (
+                    list_dict_checker(param, value, ap) if nested is dict else list_checker(param, value, ap)
+                )
             else:
                 verdict = None
             if verdict is not None:
@@ -193,8 +202,8 @@ def simple_function_checker(spec: FunctionSpec, call: dict, answer: AnswerCall) 
             return "value_error:others", [
                 f"Invalid value for parameter {param!r}: {_short(value)}. Expected one of {_short(ap.values)}."
             ]
-    for param, ap in acceptable.items():
-        if param not in model_params and not ap.optional:
+    for param in plan.answer.mandatory:
+        if param not in model_params:
             return "simple_function_checker:missing_optional", [
                 f"Optional parameter {param!r} not provided and not marked as optional."
             ]
@@ -209,12 +218,12 @@ def parallel_function_checker_no_order(gt: GroundTruth, calls: list) -> Verdict:
             f"Wrong number of functions: expected {len(gt.answers)}, got {len(calls)}."
         ]
     matched: set[int] = set()
-    for i, (spec, answer) in enumerate(zip(gt.specs, gt.answers)):
+    for i, plan in enumerate(gt.plans):
         sub_errors = []
         for j, call in enumerate(calls):
             if j in matched:
                 continue
-            error_type, errors = simple_function_checker(spec, call, answer)
+            error_type, errors = simple_function_checker(plan, call)
             if error_type is None:
                 matched.add(j)
                 break
@@ -238,12 +247,12 @@ def ast_checker(gt: GroundTruth, calls: list) -> Verdict:
             return "multiple_function_checker:wrong_count", [
                 f"Wrong number of functions: expected {len(gt.answers)}, got {len(calls)}."
             ]
-        return simple_function_checker(gt.specs[0], calls[0], gt.answers[0])
+        return simple_function_checker(gt.plans[0], calls[0])
     if len(calls) != 1:
         return "simple_function_checker:wrong_count", [
             f"Wrong number of functions: expected 1, got {len(calls)}."
         ]
-    return simple_function_checker(gt.specs[0], calls[0], gt.answers[0])
+    return simple_function_checker(gt.plans[0], calls[0])
 
 
 def is_function_calling_format(calls: object) -> bool:

@@ -43,6 +43,7 @@ FORMATS = ("auto", "python", "json", "answer", "tool_call", "think_python", "thi
 _CANONICAL = {"think_python": "python", "think_answer": "answer", "think_tool_call": "tool_call"}
 
 _THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
+_ABSENT = object()
 _ANSWER_OPEN, _ANSWER_CLOSE = "<answer>", "</answer>"
 _TOOL_OPEN, _TOOL_CLOSE = "<tool_call>", "</tool_call>"
 
@@ -55,6 +56,10 @@ def canonical_format(fmt: str) -> str:
 
 def split_think(text: str, require_think: bool) -> tuple[str | None, str]:
     """-> (reasoning or None, the rest of the text). Raises DecodeError on malformed think tags."""
+    if "think>" not in text:  # no tag at all: one scan, the common case for untagged formats
+        if require_think:
+            raise DecodeError("format_error:missing_think", "expected <think>...</think> before the calls")
+        return None, text
     stripped = text.lstrip()
     if stripped.startswith(_THINK_OPEN):
         end = stripped.find(_THINK_CLOSE, len(_THINK_OPEN))
@@ -101,36 +106,45 @@ def _depth_ok(value, depth: int = 0) -> bool:
 
 def decode_json(text: str) -> list:
     """``[{"name": ..., "arguments": {...}}]`` -> ``[{name: arguments}]``, as BFCL's FC handlers decode."""
-    s = _strip_fence(text.strip())
-    _check_call_size(s)
+    s = text.strip()
+    if s.startswith("```"):
+        s = _strip_fence(s)
+    if len(s) > MAX_CALL_CHARS:
+        raise DecodeError("format_error:too_long", f"call text exceeds {MAX_CALL_CHARS} characters")
     try:
         data = json.loads(s)
     except (ValueError, RecursionError) as e:
         raise DecodeError("format_error:decoder_failed", f"Invalid JSON: {e}") from None
-    # Only text with many brackets can nest deeply; count them in C before walking in Python.
-    if s.count("[") + s.count("{") > MAX_NESTING and not _depth_ok(data):
+    # Nesting deeper than MAX_NESTING needs that many brackets: count them (in C) before walking.
+    if len(s) > 2 * MAX_NESTING and s.count("[") + s.count("{") > MAX_NESTING and not _depth_ok(data):
         raise DecodeError("format_error:too_deep", f"values nest deeper than {MAX_NESTING}")
-    if isinstance(data, dict):
+    if type(data) is dict:
         data = [data]
-    if not isinstance(data, list):
+    elif type(data) is not list:
         raise DecodeError("format_error:wrong_output_format", "expected a JSON list of calls")
     calls = []
     for k, item in enumerate(data):
-        if isinstance(item, dict) and "name" not in item and isinstance(item.get("function"), dict):
+        if type(item) is not dict:
+            raise DecodeError("format_error:wrong_output_format", f"call {k} is not an object")
+        name = item.get("name")
+        if name is None and type(item.get("function")) is dict:
             item = item["function"]  # OpenAI tool_calls shape
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            name = item.get("name")
+        if type(name) is not str:
             raise DecodeError("format_error:wrong_output_format", f"call {k} has no string 'name'")
-        args = item.get("arguments", item.get("parameters", {}))
-        if isinstance(args, str):
+        args = item.get("arguments", _ABSENT)
+        if args is _ABSENT:
+            args = item.get("parameters", {})
+        if type(args) is str:  # arguments given as a JSON string (decoded once, as BFCL's FC handlers do)
             try:
                 args = json.loads(args)
             except (ValueError, RecursionError) as e:
                 raise DecodeError(
                     "format_error:decoder_failed", f"call {k}: arguments are not JSON: {e}"
                 ) from None
-        if not isinstance(args, dict):
+        if type(args) is not dict:
             raise DecodeError("format_error:wrong_output_format", f"call {k}: arguments must be an object")
-        calls.append({item["name"]: args})
+        calls.append({name: args})
     return calls
 
 
@@ -203,8 +217,10 @@ def detect_format(rest: str) -> str:
 
 def decode(text: str, fmt: str = "auto", require_think: bool = False) -> tuple[list, str]:
     """-> (calls in BFCL decoded form, the format used). Raises DecodeError with a format_error type."""
-    fmt = canonical_format(fmt)
-    if not isinstance(text, str):
+    fmt = _CANONICAL.get(fmt, fmt)
+    if fmt not in _DECODERS:
+        canonical_format(fmt)  # raises, naming the bad value
+    if type(text) is not str:
         raise DecodeError(
             "format_error:not_text", f"model output must be a string, got {type(text).__name__}"
         )
@@ -215,11 +231,18 @@ def decode(text: str, fmt: str = "auto", require_think: bool = False) -> tuple[l
     _, rest = split_think(text, require_think)
     if fmt == "auto":
         fmt = detect_format(rest)
-    if fmt == "python":
-        _check_call_size(rest)
-        return decode_python(rest), fmt
-    if fmt == "json":
-        return decode_json(rest), fmt
-    if fmt == "answer":
-        return _decode_answer(rest), fmt
-    return _decode_tool_calls(rest), fmt
+    return _DECODERS[fmt](rest), fmt
+
+
+def _decode_python_bounded(rest: str) -> list:
+    _check_call_size(rest)
+    return decode_python(rest)
+
+
+_DECODERS = {
+    "auto": None,
+    "python": _decode_python_bounded,
+    "json": decode_json,
+    "answer": _decode_answer,
+    "tool_call": _decode_tool_calls,
+}

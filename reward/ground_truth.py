@@ -27,9 +27,13 @@ no more than one offering 3.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+
+
+class GroundTruthError(ValueError):
+    """A malformed ground truth: a data bug, raised loudly (never scored as 0), naming the field."""
+
 
 # BFCL's PYTHON_TYPE_MAPPING, plus the two JSON-Schema spellings it would reject with a KeyError.
 PYTHON_TYPES: dict[str, type] = {
@@ -72,7 +76,7 @@ def standardize_string(s: str) -> str:
 def route(category: str) -> str:
     """The checker BFCL routes a category to: ``"parallel"``, ``"multiple"`` or ``"simple"``."""
     if not isinstance(category, str) or category not in CATEGORIES:
-        raise ValueError(
+        raise GroundTruthError(
             f"category: {category!r} is not a BFCL Python AST category; expected one of {', '.join(CATEGORIES)}"
         )
     if "parallel" in category:
@@ -80,22 +84,6 @@ def route(category: str) -> str:
     if "multiple" in category:
         return "multiple"
     return "simple"
-
-
-@dataclass(frozen=True, slots=True)
-class ParamSpec:
-    """One schema parameter: BFCL type name, the Python type it maps to, and the item type of arrays."""
-
-    type_desc: str
-    expected: type
-    nested: type | None
-
-
-@dataclass(frozen=True, slots=True)
-class FunctionSpec:
-    name: str
-    params: dict[str, ParamSpec]
-    required: tuple[str, ...]
 
 
 def _pa_type(values: list) -> type | None:
@@ -117,117 +105,205 @@ def _standardized_list(answer: Any) -> list | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
+def _standardized_dict(answer: dict) -> tuple:
+    return answer, {
+        key: [standardize_string(a) if type(a) is str else a for a in acc] for key, acc in answer.items()
+    }
+
+
 class AnswerParam:
-    """A parameter's acceptable values, with every standardised form BFCL would compute, computed once."""
+    """A parameter's acceptable values. The standardised forms BFCL recomputes on every check are
+    computed here at most once, and only when a check needs them."""
 
-    values: list
-    optional: bool
-    pa_type: type | None
-    std_strings: frozenset
-    std_lists: list
-    std_dicts: list  # [(dict_answer, {key: [standardised acceptable values]}) or None for ""]
+    __slots__ = ("values", "pa_type", "_std_strings", "_std_lists", "_std_dicts")
+
+    def __init__(self, values: list, where: str) -> None:
+        for j, v in enumerate(values):
+            if isinstance(v, dict):
+                for key, acc in v.items():
+                    if not isinstance(acc, list):
+                        raise GroundTruthError(
+                            f"{where}[{j}].{key}: acceptable values of a dict key must be a list, got {type(acc).__name__}"
+                        )
+        self.values = values
+        self.pa_type = _pa_type(values)
+        self._std_strings = self._std_lists = self._std_dicts = None
+
+    @property
+    def std_strings(self) -> frozenset:
+        if self._std_strings is None:
+            self._std_strings = frozenset(standardize_string(v) for v in self.values if type(v) is str)
+        return self._std_strings
+
+    @property
+    def std_lists(self) -> list:
+        if self._std_lists is None:
+            self._std_lists = [s for s in map(_standardized_list, self.values) if s is not None]
+        return self._std_lists
+
+    @property
+    def std_dicts(self) -> list:
+        """Per acceptable value: None for "" (skipped), (dict, standardised) for a dict, False otherwise."""
+        if self._std_dicts is None:
+            self._std_dicts = [
+                None if v == "" else _standardized_dict(v) if isinstance(v, dict) else False
+                for v in self.values
+            ]
+        return self._std_dicts
 
 
-@dataclass(frozen=True, slots=True)
 class AnswerCall:
-    name: str
-    params: dict[str, AnswerParam]
+    """One expected call: ``raw`` maps each parameter to its list of acceptable values (shape checked
+    on construction); :meth:`param` prepares a parameter the first time a check reads it."""
 
+    __slots__ = ("name", "raw", "where", "_params", "_mandatory")
 
-def _prepare_dict_answers(values: list, where: str) -> list:
-    out = []
-    for j, answer in enumerate(values):
-        if answer == "":
-            out.append(None)
-            continue
-        if not isinstance(answer, dict):
-            out.append(False)  # BFCL would crash on it; it can never match a dict
-            continue
-        std = {}
-        for key, acceptable in answer.items():
-            if not isinstance(acceptable, list):
-                raise ValueError(
-                    f"{where}[{j}].{key}: acceptable values of a dict key must be a list, got {type(acceptable).__name__}"
+    def __init__(self, entry: Any, index: int) -> None:
+        where = f"possible_answer[{index}]"
+        if not isinstance(entry, dict) or len(entry) != 1:
+            raise GroundTruthError(
+                f"{where}: must be a dict with exactly one key (the function name), got {entry!r:.200}"
+            )
+        ((name, raw),) = entry.items()
+        if not isinstance(name, str):
+            raise GroundTruthError(f"{where}: function name must be a string, got {name!r}")
+        if not isinstance(raw, dict):
+            raise GroundTruthError(f"{where}.{name}: must map parameter names to lists of acceptable values")
+        for p, values in raw.items():
+            if not isinstance(values, list):
+                raise GroundTruthError(
+                    f"{where}.{name}.{p}: acceptable values must be a list, got {type(values).__name__}"
                 )
-            std[key] = [standardize_string(a) if type(a) is str else a for a in acceptable]
-        out.append((answer, std))
-    return out
+        self.name, self.raw, self.where, self._params = name, raw, f"{where}.{name}", {}
+        self._mandatory = None
+
+    @property
+    def mandatory(self) -> tuple:
+        """Parameters that may not be omitted ("" not among their values), in the answer's order."""
+        if self._mandatory is None:
+            self._mandatory = tuple(p for p, values in self.raw.items() if "" not in values)
+        return self._mandatory
+
+    def param(self, p: str) -> AnswerParam | None:
+        ap = self._params.get(p)
+        if ap is None:
+            values = self.raw.get(p)
+            if values is None:
+                return None
+            ap = self._params[p] = AnswerParam(values, f"{self.where}.{p}")
+        return ap
+
+    def validate(self) -> None:
+        for p in self.raw:
+            self.param(p)
 
 
-def _prepare_answer_param(values: Any, where: str) -> AnswerParam:
-    if not isinstance(values, list):
-        raise ValueError(f"{where}: acceptable values must be a list, got {type(values).__name__}")
-    std_lists = [s for s in (_standardized_list(v) for v in values) if s is not None]
-    has_dict = any(isinstance(v, dict) for v in values)
-    return AnswerParam(
-        values=values,
-        optional="" in values,
-        pa_type=_pa_type(values),
-        std_strings=frozenset(standardize_string(v) for v in values if type(v) is str),
-        std_lists=std_lists,
-        std_dicts=_prepare_dict_answers(values, where) if has_dict else [],
-    )
+class FunctionSpec:
+    """A function doc: name and required list checked on construction; :meth:`param` turns a schema
+    parameter into ``(BFCL type name, Python type, item type or None)`` the first time it is read."""
 
+    __slots__ = ("name", "properties", "required", "where", "_params")
 
-def _prepare_answer_call(entry: Any, index: int) -> AnswerCall:
-    where = f"possible_answer[{index}]"
-    if not isinstance(entry, dict) or len(entry) != 1:
-        raise ValueError(
-            f"{where}: must be a dict with exactly one key (the function name), got {entry!r:.200}"
-        )
-    ((name, params),) = entry.items()
-    if not isinstance(name, str):
-        raise ValueError(f"{where}: function name must be a string, got {name!r}")
-    if not isinstance(params, dict):
-        raise ValueError(f"{where}.{name}: must map parameter names to lists of acceptable values")
-    return AnswerCall(
-        name=name,
-        params={p: _prepare_answer_param(v, f"{where}.{name}.{p}") for p, v in params.items()},
-    )
+    def __init__(self, doc: Any, where: str) -> None:
+        if not isinstance(doc, dict):
+            raise GroundTruthError(f"{where}: a function doc must be a dict, got {type(doc).__name__}")
+        name = doc.get("name")
+        if not isinstance(name, str):
+            raise GroundTruthError(f"{where}.name: missing or not a string")
+        parameters = doc.get("parameters")
+        if not isinstance(parameters, dict):
+            raise GroundTruthError(f"{where}.parameters: missing or not a dict (function {name!r})")
+        properties = parameters.get("properties", {})
+        if not isinstance(properties, dict):
+            raise GroundTruthError(f"{where}.parameters.properties: must be a dict (function {name!r})")
+        required = parameters.get("required", [])
+        if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
+            raise GroundTruthError(
+                f"{where}.parameters.required: must be a list of parameter names (function {name!r})"
+            )
+        self.name, self.properties, self.required = name, properties, required
+        self.where, self._params = f"{where}.parameters.properties", {}
 
+    def param(self, pname: str) -> tuple | None:
+        ps = self._params.get(pname)
+        if ps is None:
+            pdoc = self.properties.get(pname)
+            if pdoc is None:
+                return None
+            ps = self._params[pname] = self._convert(pname, pdoc)
+        return ps
 
-def _prepare_function(doc: Any, where: str) -> FunctionSpec:
-    if not isinstance(doc, dict):
-        raise ValueError(f"{where}: a function doc must be a dict, got {type(doc).__name__}")
-    name = doc.get("name")
-    if not isinstance(name, str):
-        raise ValueError(f"{where}.name: missing or not a string")
-    parameters = doc.get("parameters")
-    if not isinstance(parameters, dict):
-        raise ValueError(f"{where}.parameters: missing or not a dict (function {name!r})")
-    properties = parameters.get("properties", {})
-    if not isinstance(properties, dict):
-        raise ValueError(f"{where}.parameters.properties: must be a dict (function {name!r})")
-    required = parameters.get("required", [])
-    if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
-        raise ValueError(
-            f"{where}.parameters.required: must be a list of parameter names (function {name!r})"
-        )
-    params = {}
-    for pname, pdoc in properties.items():
-        pwhere = f"{where}.parameters.properties.{pname}"
-        if not isinstance(pdoc, dict):
-            raise ValueError(f"{pwhere}: must be a dict")
-        type_desc = pdoc.get("type")
-        if type_desc not in PYTHON_TYPES:
-            raise ValueError(f"{pwhere}.type: {type_desc!r} is not one of {sorted(PYTHON_TYPES)}")
+    def _convert(self, pname: str, pdoc: Any) -> tuple:
+        type_desc = pdoc.get("type") if isinstance(pdoc, dict) else None
+        expected = PYTHON_TYPES.get(type_desc) if isinstance(type_desc, str) else None
+        if expected is None:
+            raise GroundTruthError(
+                f"{self.where}.{pname}.type: {type_desc!r} is not one of {sorted(PYTHON_TYPES)}"
+            )
         nested = None
         if type_desc in _NESTED_TYPES:
             items = pdoc.get("items")
             item_type = items.get("type") if isinstance(items, dict) else None
-            if item_type not in PYTHON_TYPES:
-                raise ValueError(f"{pwhere}.items.type: {item_type!r} is not one of {sorted(PYTHON_TYPES)}")
-            nested = PYTHON_TYPES[item_type]
-        params[pname] = ParamSpec(_CANONICAL_TYPE.get(type_desc, type_desc), PYTHON_TYPES[type_desc], nested)
-    return FunctionSpec(name=name, params=params, required=tuple(required))
+            nested = PYTHON_TYPES.get(item_type) if isinstance(item_type, str) else None
+            if nested is None:
+                raise GroundTruthError(
+                    f"{self.where}.{pname}.items.type: {item_type!r} is not one of {sorted(PYTHON_TYPES)}"
+                )
+        return (_CANONICAL_TYPE.get(type_desc, type_desc), expected, nested)
+
+    def validate(self) -> None:
+        for p in self.properties:
+            self.param(p)
+
+
+class CallPlan:
+    """One expected call and the function doc it is checked against, with a per-parameter entry
+    ``(type name, Python type, item type, AnswerParam, is_variable, strings)`` built the first time a
+    candidate gives that parameter (None: the parameter is not in both the schema and the answer).
+    ``is_variable`` is BFCL's flag for a value of the schema type whose acceptable values have another
+    type (it is then compared exactly); ``strings``, for string parameters, is the set of acceptable
+    strings as written (an exact match needs no standardisation)."""
+
+    __slots__ = ("spec", "answer", "entries")
+
+    def __init__(self, spec: FunctionSpec, answer: AnswerCall) -> None:
+        self.spec, self.answer, self.entries = spec, answer, {}
+
+    def entry(self, param: str) -> tuple | None:
+        e = self.entries.get(param, CallPlan)
+        if e is not CallPlan:
+            return e
+        ps, ap = self.spec.param(param), self.answer.param(param)
+        if ps is None or ap is None:
+            e = None
+        else:
+            type_desc, expected, nested = ps
+            strings = None
+            if expected is str:
+                strings = frozenset(v for v in ap.values if type(v) is str)
+            e = (
+                type_desc,
+                expected,
+                nested,
+                ap,
+                ap.pa_type is not None and ap.pa_type is not expected,
+                strings,
+            )
+        self.entries[param] = e
+        return e
 
 
 class GroundTruth:
-    """A validated, prepared ground truth. Build once, check many candidates against it (thread-safe:
-    read-only after construction)."""
+    """A ground truth, prepared for checking many candidates.
 
-    __slots__ = ("category", "route", "answers", "specs", "fmt", "require_think")
+    Construction checks the structure (category, the shape of every expected call, the function docs
+    the check uses); each parameter's schema and acceptable values are validated and prepared the first
+    time a check reads them, so an uncached :func:`funrl.reward.score` costs little. :meth:`validate`
+    checks everything at once: :func:`prepare`, :func:`ground_truth_json` and the cached JSON path call
+    it, so a data bug surfaces when the data is written or first loaded. Safe to share between threads
+    (preparation is idempotent)."""
+
+    __slots__ = ("category", "route", "answers", "specs", "plans", "fmt", "require_think", "_functions")
 
     def __init__(
         self,
@@ -243,68 +319,78 @@ class GroundTruth:
         self.fmt = fmt
         self.require_think = bool(require_think)
         if not isinstance(functions, list) or not functions:
-            raise ValueError("functions: must be a non-empty list of BFCL function docs")
+            raise GroundTruthError("functions: must be a non-empty list of BFCL function docs")
         if not isinstance(possible_answer, list) or not possible_answer:
-            raise ValueError(
+            raise GroundTruthError(
                 "possible_answer: must be a non-empty list of {function_name: {param: [values]}}"
             )
-        self.answers = [_prepare_answer_call(a, i) for i, a in enumerate(possible_answer)]
+        self._functions = functions
+        self.answers = [AnswerCall(a, i) for i, a in enumerate(possible_answer)]
         if self.route == "simple":
             # BFCL checks a simple entry against the FIRST function doc, whatever the answer's name.
-            self.specs = [_prepare_function(functions[0], "functions[0]")]
-        else:
-            # BFCL's find_description: the first doc carrying the expected name.
-            index = {}
-            for i, doc in enumerate(functions):
-                n = doc.get("name") if isinstance(doc, dict) else None
-                if isinstance(n, str) and n not in index:
-                    index[n] = i
-            self.specs = []
-            answers = self.answers[:1] if self.route == "multiple" else self.answers
-            for k, a in enumerate(answers):
-                if a.name not in index:
-                    raise ValueError(
-                        f"possible_answer[{k}]: expected function {a.name!r} is not among functions "
-                        f"({', '.join(sorted(index)) or 'none'})"
-                    )
-                i = index[a.name]
-                self.specs.append(_prepare_function(functions[i], f"functions[{i}]"))
+            self.specs = [FunctionSpec(functions[0], "functions[0]")]
+            self.plans = [CallPlan(self.specs[0], self.answers[0])]
+            return
+        # BFCL's find_description: the first doc carrying the expected name.
+        needed = {a.name for a in (self.answers[:1] if self.route == "multiple" else self.answers)}
+        found: dict[str, FunctionSpec] = {}
+        for i, doc in enumerate(functions):
+            n = doc.get("name") if isinstance(doc, dict) else None
+            if n in needed and n not in found:
+                found[n] = FunctionSpec(doc, f"functions[{i}]")
+        self.specs = []
+        for k, a in enumerate(self.answers[:1] if self.route == "multiple" else self.answers):
+            if a.name not in found:
+                names = sorted(d.get("name", "?") for d in functions if isinstance(d, dict))
+                raise GroundTruthError(
+                    f"possible_answer[{k}]: expected function {a.name!r} is not among functions ({', '.join(names)})"
+                )
+            self.specs.append(found[a.name])
+        self.plans = [CallPlan(spec, a) for spec, a in zip(self.specs, self.answers)]
+
+    def validate(self) -> GroundTruth:
+        """Validate every field now (every function doc, every acceptable value); returns self."""
+        for i, doc in enumerate(self._functions):
+            FunctionSpec(doc, f"functions[{i}]").validate()
+        for a in self.answers:
+            a.validate()
+        return self
 
 
 def _load_json_field(d: dict, key: str, expected: type) -> Any:
     if key not in d:
-        raise ValueError(f"ground_truth.{key}: missing")
+        raise GroundTruthError(f"ground_truth.{key}: missing")
     v = d[key]
     if isinstance(v, str) and expected is not str:
         try:
             v = json.loads(v)
         except json.JSONDecodeError as e:
-            raise ValueError(f"ground_truth.{key}: not valid JSON ({e})") from None
+            raise GroundTruthError(f"ground_truth.{key}: not valid JSON ({e})") from None
     if not isinstance(v, expected):
-        raise ValueError(f"ground_truth.{key}: expected {expected.__name__}, got {type(v).__name__}")
+        raise GroundTruthError(f"ground_truth.{key}: expected {expected.__name__}, got {type(v).__name__}")
     return v
 
 
 def ground_truth_from_dict(d: Any) -> GroundTruth:
     """Build a GroundTruth from the documented JSON object (already decoded)."""
     if not isinstance(d, dict):
-        raise ValueError(f"ground_truth: expected a JSON object, got {type(d).__name__}")
+        raise GroundTruthError(f"ground_truth: expected a JSON object, got {type(d).__name__}")
     unknown = set(d) - {"functions", "possible_answer", "category", "fmt", "require_think"}
     if unknown:
-        raise ValueError(f"ground_truth: unknown keys {sorted(unknown)}")
+        raise GroundTruthError(f"ground_truth: unknown keys {sorted(unknown)}")
     fmt = d.get("fmt", "auto")
     if not isinstance(fmt, str):
-        raise ValueError(f"ground_truth.fmt: expected a string, got {type(fmt).__name__}")
+        raise GroundTruthError(f"ground_truth.fmt: expected a string, got {type(fmt).__name__}")
     require_think = d.get("require_think", False)
     if not isinstance(require_think, bool):
-        raise ValueError(f"ground_truth.require_think: expected true/false, got {require_think!r}")
+        raise GroundTruthError(f"ground_truth.require_think: expected true/false, got {require_think!r}")
     return GroundTruth(
         _load_json_field(d, "functions", list),
         _load_json_field(d, "possible_answer", list),
         _load_json_field(d, "category", str),
         fmt=fmt,
         require_think=require_think,
-    )
+    ).validate()
 
 
 @lru_cache(maxsize=4096)
@@ -314,7 +400,7 @@ def ground_truth_from_json(text: str) -> GroundTruth:
     try:
         d = json.loads(text)
     except json.JSONDecodeError as e:
-        raise ValueError(f"ground_truth: not valid JSON ({e})") from None
+        raise GroundTruthError(f"ground_truth: not valid JSON ({e})") from None
     return ground_truth_from_dict(d)
 
 
@@ -328,11 +414,11 @@ def ground_truth_json(
 ) -> str:
     """Serialise a ground truth to the documented JSON string (validated first, so a bad one fails here,
     when the data is written, not during training)."""
-    GroundTruth(functions, possible_answer, category, fmt=fmt, require_think=require_think)
+    GroundTruth(functions, possible_answer, category, fmt=fmt, require_think=require_think).validate()
     from .formats import FORMATS  # local: formats imports this module
 
     if fmt not in FORMATS:
-        raise ValueError(f"fmt: {fmt!r} is not one of {', '.join(FORMATS)}")
+        raise GroundTruthError(f"fmt: {fmt!r} is not one of {', '.join(FORMATS)}")
     return json.dumps(
         {
             "functions": functions,
@@ -354,17 +440,17 @@ def possible_answer_from_calls(calls: list, functions: list) -> list:
     docs = {}
     for i, doc in enumerate(functions):
         if not isinstance(doc, dict) or not isinstance(doc.get("name"), str):
-            raise ValueError(f"functions[{i}].name: missing or not a string")
+            raise GroundTruthError(f"functions[{i}].name: missing or not a string")
         docs.setdefault(doc["name"], doc)
     out = []
     for i, call in enumerate(calls):
         if not isinstance(call, dict) or len(call) != 1:
-            raise ValueError(f"calls[{i}]: must be {{function_name: {{param: value}}}}")
+            raise GroundTruthError(f"calls[{i}]: must be {{function_name: {{param: value}}}}")
         ((name, args),) = call.items()
         if name not in docs:
-            raise ValueError(f"calls[{i}]: function {name!r} is not among functions")
+            raise GroundTruthError(f"calls[{i}]: function {name!r} is not among functions")
         if not isinstance(args, dict):
-            raise ValueError(f"calls[{i}].{name}: arguments must be a dict")
+            raise GroundTruthError(f"calls[{i}].{name}: arguments must be a dict")
         parameters = docs[name].get("parameters", {})
         required = set(parameters.get("required", []))
         answer = {p: [json.loads(json.dumps(v))] for p, v in args.items()}

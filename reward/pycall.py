@@ -30,6 +30,7 @@ from __future__ import annotations
 import ast
 import keyword
 import re
+import sys
 import warnings
 
 from .safe_arith import UnsafeExpression, evaluate
@@ -71,31 +72,58 @@ def decode_python(text: str) -> list:
 
 
 # ----------------------------------------------------------------------------------------------------
-# Fast path. One token per match; the single group keeps findall returning plain strings. A token is
-# classified by its first character; a character matched only by the catch-all "." (a backslash, '#',
-# a quote that does not close on the same line, a non-ASCII letter, '+', ...) makes the path decline.
-# A digit can reach the catch-all only when followed by a letter, digit, '_' or '.' (``1j``, ``0x1``,
-# ``007``, ``1_0``): the token after it is then never one that may follow a value, so the path declines.
+# Fast path: the grammar models actually emit, checked by one regex fullmatch (in C), then read back
+# with finditer, so that Python does work per argument rather than per token. The grammar:
+#   top    [ call (, call)* ,? ]          (or [] )
+#   call   NAME(.NAME)* ( kw (, kw)* ,? )
+#   kw     NAME = value
+#   value  atom | list | dict, where list and dict hold atoms, or lists / dicts of atoms
+#   atom   'string' | "string" (no backslash, no newline) | decimal number, optionally with a leading
+#          '-' | True | False | None | NAME (a bare name, which BFCL keeps as its string)
+# NAME is an ASCII identifier that is not a Python keyword; whitespace is space, tab or newline.
+# Anything else (escapes, prefixes, nested calls, tuples, sets, arithmetic, '+5', hex, '1_000',
+# comments...) fails the fullmatch and goes to the slow path unchanged.
 # ----------------------------------------------------------------------------------------------------
-_TOKEN_RE = re.compile(
-    r"""[ \t\n]*(
-        [A-Za-z_][A-Za-z0-9_]*
-      | '[^'\\\n\r\x00]*' | "[^"\\\n\r\x00]*"
-      | (?:\d+\.\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+)(?![\w.])
-      | (?:0+|[1-9]\d{0,99})(?![\w.])
-      | [-()\[\]{},:=.]
-      | .
-    )""",
-    re.VERBOSE | re.DOTALL,
-)
-# Strings holding characters Python's tokenizer treats specially (surrogates cannot be encoded; the
-# others are rejected or transformed) are left to the slow path.
+# Possessive quantifiers (Python >= 3.11) stop backtracking into names, strings and whitespace; a valid
+# text matches the same way with or without them.
+_P = "+" if sys.version_info >= (3, 11) else ""
+_W = rf"[ \t\n]*{_P}"
+# No keyword check in the regex (a 35-way lookahead at every name doubled its cost): names are checked
+# against keyword.kwlist in Python as they are read back, and a keyword makes the fast path decline.
+_NAME = rf"[A-Za-z_][A-Za-z0-9_]*{_P}(?![^\x00-\x7f])"
+_STR = rf"""'[^'\\\n\r]*{_P}'|"[^"\\\n\r]*{_P}\""""
+_NUM = r"-?(?:\d+\.\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+|0+|[1-9]\d{0,99})(?![\w.])"
+_ATOM = rf"(?:{_STR}|{_NUM}|{_NAME})"
+
+
+def _seq(item: str) -> str:
+    return rf"(?:{item}{_W}(?:,{_W}{item}{_W})*,?{_W})?"
+
+
+def _list(item: str) -> str:
+    return rf"\[{_W}{_seq(item)}\]"
+
+
+def _dict(item: str) -> str:
+    return rf"\{{{_W}{_seq(rf'{_ATOM}{_W}:{_W}{item}')}\}}"
+
+
+_INNER = rf"(?:{_ATOM}|{_list(_ATOM)}|{_dict(_ATOM)})"
+_VALUE = rf"(?:{_ATOM}|{_list(_INNER)}|{_dict(_INNER)})"
+_KWARG = rf"{_NAME}{_W}={_W}{_VALUE}"
+_CALL = rf"{_NAME}(?:\.{_NAME})*{_W}\({_W}{_seq(_KWARG)}\)"
+_TOP_RE = re.compile(rf"\[{_W}{_seq(_CALL)}\]")
+# Reads a validated text back in one pass: each match is a name followed either by "(" (a call opens:
+# group 2 set) or by "= value" (a keyword argument: group 3). Between matches there are only brackets,
+# commas and whitespace. Only ever run on text _TOP_RE accepted (it would take "a.b=1" as an argument).
+_SCAN_RE = re.compile(rf"({_NAME}(?:\.{_NAME})*){_W}(?:(\()|={_W}({_VALUE}))")
+_ITEM_RE = re.compile(_INNER)
+_ATOM_RE = re.compile(_ATOM)
+_PAIR_RE = re.compile(rf"({_ATOM}){_W}:{_W}({_INNER})")
+# Characters Python's tokenizer rejects or transforms (NUL, other controls, lone surrogates): slow path.
 _ODD_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
-_NAME_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
-_DIGITS = frozenset("0123456789")
 _KEYWORDS = frozenset(keyword.kwlist)
 _CONSTANTS = {"True": True, "False": False, "None": None}
-_FOLLOW = frozenset((",", ")", "]", "}", ":"))
 
 
 class _Decline(Exception):
@@ -103,136 +131,45 @@ class _Decline(Exception):
 
 
 def _fast_decode(source: str) -> list:
-    if _ODD_CHARS.search(source):
+    if _ODD_CHARS.search(source) or not _TOP_RE.fullmatch(source):
         raise _Decline
-    toks = _TOKEN_RE.findall(source)
-    try:
-        if toks[0] != "[":
+    calls = []
+    args = None
+    for name, opens, value in _SCAN_RE.findall(source):
+        if name in _KEYWORDS or ("." in name and any(p in _KEYWORDS for p in name.split("."))):
             raise _Decline
-        calls = []
-        i = 1
-        if toks[1] != "]":
-            while True:
-                call, i = _call(toks, i, 1)
-                calls.append(call)
-                t = toks[i]
-                if t == ",":
-                    i += 1
-                    if toks[i] == "]":
-                        break
-                elif t != "]":
-                    raise _Decline
-                else:
-                    break
-        if i + 1 != len(toks):
-            raise _Decline
-        return calls
-    except IndexError:
-        raise _Decline from None
+        if opens:
+            args = {}
+            calls.append({name: args})
+        else:
+            args[name] = _convert(value)
+    return calls
 
 
-def _name(toks: list, i: int) -> str:
-    t = toks[i]
-    if t[0] not in _NAME_START or t in _KEYWORDS:
-        raise _Decline
-    return t
-
-
-def _call(toks: list, i: int, depth: int) -> tuple:
-    """NAME ('.' NAME)* '(' [NAME '=' value (',' NAME '=' value)* [',']] ')'  ->  ({name: args}, i)"""
-    name = _name(toks, i)
-    i += 1
-    while toks[i] == ".":
-        name = name + "." + _name(toks, i + 1)
-        i += 2
-    if toks[i] != "(":
-        raise _Decline
-    i += 1
-    args = {}
-    while toks[i] != ")":
-        key = _name(toks, i)
-        if toks[i + 1] != "=":
-            raise _Decline  # positional argument: BFCL drops it; the slow path reproduces that
-        value, i = _value(toks, i + 2, depth + 1)
-        args[key] = value
-        t = toks[i]
-        if t == ",":
-            i += 1
-        elif t != ")":
-            raise _Decline
-    return {name: args}, i + 1
-
-
-def _value(toks: list, i: int, depth: int) -> tuple:
-    if depth > MAX_NESTING:
-        raise DecodeError("format_error:too_deep", f"values nest deeper than {MAX_NESTING}")
-    t = toks[i]
+def _atom(t: str):
     c = t[0]
     if c == "'" or c == '"':
-        if len(t) < 2:
-            raise _Decline
-        value = t[1:-1]
-        i += 1
-    elif c in _DIGITS or (c == "." and len(t) > 1):
-        value = float(t) if ("." in t or "e" in t or "E" in t) else int(t)
-        i += 1
-    elif c == "-":
-        t = toks[i + 1]
-        c = t[0]
-        if not (c in _DIGITS or (c == "." and len(t) > 1)):
-            raise _Decline
-        value = -(float(t) if ("." in t or "e" in t or "E" in t) else int(t))
-        i += 2
-    elif c in _NAME_START:
+        return t[1:-1]
+    if c in "0123456789.-":
+        return float(t) if ("." in t or "e" in t or "E" in t) else int(t)
+    if t in _KEYWORDS:
         if t in _CONSTANTS:
-            value = _CONSTANTS[t]
-            i += 1
-        elif t in _KEYWORDS:
-            raise _Decline
-        elif toks[i + 1] == "(" or toks[i + 1] == ".":
-            if toks[i + 1] == "(" and toks[i + 2] == ")":
-                value = t + "()"  # ast.unparse of a call without arguments
-                i += 3
-            else:
-                value, i = _call(toks, i, depth)
-                if not next(iter(value.values())):
-                    raise _Decline  # no keyword arguments: BFCL keeps ast.unparse text
-        else:
-            value = t
-            i += 1
-    elif c == "[":
-        value = []
-        i += 1
-        while toks[i] != "]":
-            item, i = _value(toks, i, depth + 1)
-            value.append(item)
-            if toks[i] == ",":
-                i += 1
-            elif toks[i] != "]":
-                raise _Decline
-        i += 1
-    elif c == "{":
+            return _CONSTANTS[t]
+        raise _Decline
+    return t  # a bare name: BFCL keeps its string
+
+
+def _convert(t: str):
+    """A value matched by the grammar -> the Python value BFCL's decoder produces for it."""
+    c = t[0]
+    if c == "[":
+        return [_convert(m) for m in _ITEM_RE.findall(t, 1, len(t) - 1)]
+    if c == "{":
         value = {}
-        i += 1
-        while toks[i] != "}":
-            key, i = _value(toks, i, depth + 1)
-            if toks[i] != ":":
-                raise _Decline  # a set: BFCL fails on it; let the slow path say so
-            item, i = _value(toks, i + 1, depth + 1)
-            try:
-                value[key] = item
-            except TypeError:
-                raise _Decline from None
-            if toks[i] == ",":
-                i += 1
-            elif toks[i] != "}":
-                raise _Decline
-        i += 1
-    else:
-        raise _Decline
-    if toks[i] not in _FOLLOW:
-        raise _Decline
-    return value, i
+        for k, v in _PAIR_RE.findall(t, 1, len(t) - 1):
+            value[_atom(k)] = _convert(v)
+        return value
+    return _atom(t)
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -132,6 +132,7 @@ def test_hermes_one_block_per_call_and_parallel_order():
         ('[{"name": 3, "arguments": {}}]', "json", "format_error:wrong_output_format"),
         ('[{"name": "get_weather", "arguments": [1]}]', "json", "format_error:wrong_output_format"),
         ('[{"name": "get_weather", "arguments": "not json"}]', "json", "format_error:decoder_failed"),
+        ('[{"name": "get_weather", "arguments": "\\"{}\\""}]', "json", "format_error:wrong_output_format"),
         ("[get_weather(city=x.y)]", "python", "format_error:decoder_failed"),  # attributes: BFCL fails too
         ("[get_weather(city=lambda: 1)]", "python", "format_error:decoder_failed"),
     ],

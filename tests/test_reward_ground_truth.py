@@ -5,7 +5,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from funrl.reward import check, compute_score, ground_truth_json, possible_answer_from_calls, score
+from funrl.reward import (
+    GroundTruthError,
+    check,
+    compute_score,
+    ground_truth_json,
+    possible_answer_from_calls,
+    prepare,
+    score,
+)
 
 FN = [
     {
@@ -49,13 +57,33 @@ ANS = [{"add": {"a": [1], "b": [2.0, ""], "tags": [""]}}]
             "properties.a.items.type",
         ),
         (FN, [{"sub": {"a": [1]}}], "multiple", "possible_answer[0]: expected function 'sub'"),
-        (FN, [{"add": {"d": [{"k": "v"}]}}], "simple", "possible_answer[0].add.d[0].k"),
+        (FN, [{"add": {"a": [1], "d": [{"k": "v"}]}}], "simple", "possible_answer[0].add.d[0].k"),
     ],
 )
 def test_malformed_ground_truth_raises_naming_the_field(functions, answer, category, field):
-    with pytest.raises(ValueError) as info:
-        score("[add(a=1)]", functions=functions, possible_answer=answer, category=category)
+    # score() validates what its check reads (here the output gives every parameter named above) ...
+    with pytest.raises(GroundTruthError) as info:
+        score("[add(a=1, d={'k': 'v'})]", functions=functions, possible_answer=answer, category=category)
     assert field in str(info.value)
+    # ... prepare() and ground_truth_json() validate everything, whatever an output would read
+    for build in (prepare, ground_truth_json):
+        with pytest.raises(ValueError) as info:
+            build(functions, answer, category)
+        assert field in str(info.value)
+
+
+def test_score_validates_lazily_but_prepare_does_not():
+    bad_unused = [
+        dict(
+            FN[0],
+            parameters=dict(
+                FN[0]["parameters"], properties=dict(FN[0]["parameters"]["properties"], z={"type": "int"})
+            ),
+        )
+    ]
+    assert score("[add(a=1)]", functions=bad_unused, possible_answer=ANS, category="simple").valid
+    with pytest.raises(GroundTruthError, match=r"properties\.z\.type"):
+        prepare(bad_unused, ANS, "simple")
 
 
 def test_compute_score_contract():
