@@ -25,7 +25,6 @@ import json
 import os
 import pathlib
 import random
-import string
 import sys
 
 os.environ.setdefault("BFCL_PROJECT_ROOT", "/tmp/bfclroot")
@@ -76,7 +75,9 @@ def official(text: str, rendering: str, entry: dict) -> tuple:
     if not is_function_calling_format_output(decoded):
         return False, "ast_decoder:decoder_wrong_output_format"
     try:
-        r = ast_checker(entry["function"], decoded, entry["ground_truth"], Language.PYTHON, entry["category"], MODEL)
+        r = ast_checker(
+            entry["function"], decoded, entry["ground_truth"], Language.PYTHON, entry["category"], MODEL
+        )
     except Exception as e:  # BFCL's checker crashes on a few inputs; no verdict there
         return None, f"crash:{type(e).__name__}"
     return r["valid"], r.get("error_type")
@@ -119,7 +120,9 @@ def gold_calls(entry, pick_last=False):
 
 # ------------------------------------------------------------------------- rendering
 def render_python(calls, style=repr):
-    return "[" + ", ".join(f"{n}({', '.join(f'{k}={style(v)}' for k, v in a.items())})" for n, a in calls) + "]"
+    return (
+        "[" + ", ".join(f"{n}({', '.join(f'{k}={style(v)}' for k, v in a.items())})" for n, a in calls) + "]"
+    )
 
 
 def render_json(calls, args_as_string=False, key="arguments"):
@@ -451,11 +454,11 @@ PYTHON_TEXT = {
     "py_concat": lambda c, r: _arg_text(c, r, lambda v: isinstance(v, str), lambda v: repr(v) + " ''"),
     "py_kwargs": lambda c, r: render_python(c)[:-2] + (", **extra)]" if c and c[-1][1] else "**extra)]"),
     "py_positional": t_positional,
-    "py_set": lambda c, r: _arg_text(c, r, lambda v: isinstance(v, list) and v, lambda v: "{" + repr(v)[1:-1] + "}"),
-    "py_hex": lambda c, r: _arg_text(c, r, lambda v: is_int(v) and v >= 0, hex),
-    "py_underscore_num": lambda c, r: _arg_text(
-        c, r, lambda v: is_int(v) and v >= 1000, lambda v: f"{v:_}"
+    "py_set": lambda c, r: _arg_text(
+        c, r, lambda v: isinstance(v, list) and v, lambda v: "{" + repr(v)[1:-1] + "}"
     ),
+    "py_hex": lambda c, r: _arg_text(c, r, lambda v: is_int(v) and v >= 0, hex),
+    "py_underscore_num": lambda c, r: _arg_text(c, r, lambda v: is_int(v) and v >= 1000, lambda v: f"{v:_}"),
     "py_exponent": lambda c, r: _arg_text(c, r, lambda v: type(v) is float, lambda v: f"{v:e}"),
     "py_quoted_whole": lambda c, r: "'" + render_python(c) + "'",
     "py_garbage": lambda c, r: r.choice(["", "I cannot help with that.", "[]", "[f(", "None", "{}", "]]"]),
@@ -515,7 +518,10 @@ def main() -> None:
     with gzip.open(HERE / "verdicts.jsonl.gz", "wt", compresslevel=9) as f:
         for row in out:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    print(f"{len(entries)} entries, {len(out)} candidates; verdicts by (valid, rendering): {counts}", file=sys.stderr)
+    print(
+        f"{len(entries)} entries, {len(out)} candidates; verdicts by (valid, rendering): {counts}",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":
