@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 
-from funrl.reward import score
+from funrl.reward import FORMATS, score
 from funrl.reward.pycall import DecodeError, _Decline, _fast_decode, _slow_decode, bfcl_prompting_preprocess
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -188,7 +188,7 @@ def test_fast_path_agrees_with_ast_route(text):
 @settings(max_examples=400, deadline=None)
 @given(st.one_of(st.text(max_size=200), token_text, call_text))
 def test_arbitrary_text_never_raises(text):
-    for fmt in ("auto", "python", "json", "answer", "tool_call"):
+    for fmt in FORMATS:
         r = score(text, functions=FUNCTIONS, possible_answer=ANSWER, category="simple", fmt=fmt)
         assert float(r) in (0.0, 1.0)
         assert r.valid or r.error_type
