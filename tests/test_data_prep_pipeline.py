@@ -234,3 +234,46 @@ def test_length_report_counts_think_and_call_segments(tmp_path):
         len(tok("a", add_special_tokens=False)["input_ids"]),
     ]
     assert report["unit"].startswith("tokenizer") and report["cot"]["mean"] == round(sum(cot) / 2, 2)
+
+
+def test_verl_datasets_read_the_outputs(demo_run, tmp_path):
+    """The files go through verl's own MultiTurnSFTDataset and RLHFDataset (tiny local tokenizer)."""
+    pytest.importorskip("verl")
+    from omegaconf import OmegaConf
+    from verl.utils.dataset.multiturn_sft_dataset import MultiTurnSFTDataset
+    from verl.utils.dataset.rl_dataset import RLHFDataset
+
+    from funrl.testing import tiny_tokenizer
+
+    out, _ = demo_run
+    tok = tiny_tokenizer(tmp_path / "tok")
+    sft = MultiTurnSFTDataset(
+        str(out / "sft.parquet"), tok, OmegaConf.create({"max_length": 8192, "truncation": "error"})
+    )
+    assert len(sft) == 13
+    item = sft[0]
+    answer = pq.read_table(out / "sft.parquet").to_pylist()[0]["messages"][2]["content"]
+    trained = tok.decode(item["input_ids"][item["loss_mask"].bool()])
+    assert answer in trained  # the loss covers the assistant turn: <think>CoT</think> + calls
+    rl = RLHFDataset(
+        str(out / "rl.parquet"),
+        tok,
+        OmegaConf.create(
+            {"max_prompt_length": 8192, "cache_dir": str(tmp_path / "cache"), "return_raw_chat": True}
+        ),
+    )
+    assert len(rl) == 11
+    row = rl[0]
+    assert json.loads(row["reward_model"]["ground_truth"])["category"] == "simple"
+    assert row["data_source"] == "funrl/demo_xlam"
+
+
+def test_several_answers_per_query(tmp_path):
+    with OpenAIServer(LoopbackModel(_demo_samples())) as server:
+        report = run_all(_cfg(server, tmp_path, "generate.samples_per_query=2"))
+        generations = [r for r in server.log if r.body["messages"][0]["content"].endswith("Task: generate")]
+    assert report["generate"]["candidates"] == 30
+    assert len(generations) == 2 * 15 - 1  # chat row 0's own CoT serves as its first answer
+    sft, rl = _tables(tmp_path)
+    assert len(sft) == 2 * 14 and len(rl) == 12  # no scripted mistakes: only demo_xlam:6 drops (twice)
+    assert sorted(r["index"] for r in sft if r["sample_id"] == "demo_xlam:0") == [0, 1]

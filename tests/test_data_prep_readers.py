@@ -300,7 +300,7 @@ def test_rendered_answers_parse_back_with_the_reward(fmt):
 
 def test_import_pulls_in_neither_torch_nor_verl():
     code = (
-        "import sys, funrl.data_prep, funrl.data_prep.pipeline, funrl.data_prep.__main__; "
+        "import sys, funrl.data_prep, funrl.data_prep.pipeline, funrl.data_prep.__main__, funrl.data_prep.demo; "
         "print(sorted(m for m in ('torch', 'verl', 'transformers') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
