@@ -18,7 +18,12 @@ from .report import format_report
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m funrl.data_prep", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m funrl.data_prep",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="FunRL data preparation: LLM judge iteration + AST validation. "
+        + __doc__.split("\n", 2)[2],
+    )
     parser.add_argument("stage", choices=[*RUNNERS, "all", "demo"])
     parser.add_argument("--config", help="YAML config file (see docs/data_prep.md)")
     parser.add_argument("--out", help="demo only: the work directory")

@@ -198,7 +198,9 @@ def run_judge(cfg: Config) -> dict:
         per_sample = await _pool(items, fn, _workers(cfg), "stage 1 judge", cfg, [generator, judge])
         outcomes = [o for out in per_sample for o in out]
         judged = [o for o in outcomes if isinstance(o, Judged)]
-        drops = [o for o in outcomes if isinstance(o, Drop) and o.reason != "generate:request_error"]
+        drops = [
+            o for o in outcomes if isinstance(o, Drop) and o.stage == "judge"
+        ]  # stage 0's are counted there
         write_jsonl(_path(cfg, "judged.jsonl"), judged)
         write_jsonl(_path(cfg, "judge.drops.jsonl"), drops)
         return {

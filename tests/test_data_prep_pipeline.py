@@ -277,3 +277,12 @@ def test_several_answers_per_query(tmp_path):
     sft, rl = _tables(tmp_path)
     assert len(sft) == 2 * 14 and len(rl) == 12  # no scripted mistakes: only demo_xlam:6 drops (twice)
     assert sorted(r["index"] for r in sft if r["sample_id"] == "demo_xlam:0") == [0, 1]
+
+
+def test_a_failed_regeneration_is_a_judge_stage_drop(tmp_path):
+    with OpenAIServer(LoopbackModel(_demo_samples(), wrong_first=["demo_xlam:5"])) as server:
+        server.add_fault("http_400", times=1, match="A reviewer rejected")
+        report = run_all(_cfg(server, tmp_path))
+    assert report["generate"]["dropped"] == 0
+    assert report["judge"]["drop_reasons"] == {"generate:request_error": 1}
+    assert _reasons(tmp_path, "judge") == {("demo_xlam:5", "generate:request_error")}
