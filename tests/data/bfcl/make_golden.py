@@ -462,6 +462,48 @@ PYTHON_TEXT = {
     "py_exponent": lambda c, r: _arg_text(c, r, lambda v: type(v) is float, lambda v: f"{v:e}"),
     "py_quoted_whole": lambda c, r: "'" + render_python(c) + "'",
     "py_garbage": lambda c, r: r.choice(["", "I cannot help with that.", "[]", "[f(", "None", "{}", "]]"]),
+    # more syntax odd and ordinary: unicode, big numbers, spacing, nesting, keywords, operators
+    "py_unicode": lambda c, r: _arg_text(c, r, lambda v: isinstance(v, str), lambda v: repr(v + "é漢字😀")),
+    "py_big_int": lambda c, r: _arg_text(c, r, is_int, lambda v: repr(v * 10**30)),
+    "py_neg_list": lambda c, r: _arg_text(
+        c, r, lambda v: isinstance(v, list), lambda v: repr([-1, -2.5] + v)
+    ),
+    "py_small_float": lambda c, r: _arg_text(c, r, lambda v: type(v) is float, lambda v: repr(v / 1e7)),
+    "py_spaces": lambda c, r: render_python(c).replace("=", " = ").replace("(", " (", 1),
+    "py_tabs": lambda c, r: render_python(c).replace(", ", ",\t"),
+    "py_nested_value": lambda c, r: _arg_text(c, r, lambda v: True, lambda v: repr([[v], {"k": [v]}])),
+    "py_dict_in_list": lambda c, r: _arg_text(c, r, lambda v: True, lambda v: repr([{"a": v, "b": [1, 2]}])),
+    "py_none": lambda c, r: _arg_text(c, r, lambda v: True, lambda v: "None"),
+    "py_bool": lambda c, r: _arg_text(c, r, lambda v: True, lambda v: r.choice(["True", "False"])),
+    "py_empty_str": lambda c, r: _arg_text(c, r, lambda v: isinstance(v, str), lambda v: "''"),
+    "py_dq_escape": lambda c, r: _arg_text(
+        c, r, lambda v: isinstance(v, str), lambda v: json.dumps(v + '"x')
+    ),
+    "py_keyword_value": lambda c, r: _arg_text(
+        c, r, lambda v: True, lambda v: r.choice(["if", "lambda", "not", "class", "yield"])
+    ),
+    "py_int_dot": lambda c, r: _arg_text(c, r, is_int, lambda v: f"{v}."),
+    "py_leading_dot": lambda c, r: _arg_text(
+        c, r, lambda v: type(v) is float and 0 < v < 1, lambda v: repr(v)[1:]
+    ),
+    "py_paren_value": lambda c, r: _arg_text(c, r, lambda v: True, lambda v: f"({v!r})"),
+    "py_list_trailing_comma": lambda c, r: _arg_text(
+        c, r, lambda v: isinstance(v, list) and v, lambda v: repr(v)[:-1] + ",]"
+    ),
+    "py_calls_trailing_comma": lambda c, r: "[" + ", ".join(render_python([x])[1:-1] for x in c) + ",\n]",
+    "py_dotted_space": lambda c, r: render_python(c).replace(".", " . ", 1),
+    "py_mult_str": lambda c, r: _arg_text(c, r, lambda v: isinstance(v, str) and v, lambda v: f"{v!r} * 1"),
+    "py_pow": lambda c, r: _arg_text(c, r, is_int, lambda v: f"{v} ** 1"),
+    "py_div": lambda c, r: _arg_text(c, r, lambda v: type(v) is float, lambda v: f"{v * 2!r} / 2"),
+    "py_floordiv": lambda c, r: _arg_text(c, r, is_int, lambda v: f"{v * 3} // 3"),
+    "py_neg_neg": lambda c, r: _arg_text(c, r, is_num, lambda v: f"-(-{abs(v)!r})"),
+    "py_not": lambda c, r: _arg_text(c, r, lambda v: type(v) is bool, lambda v: f"not {not v}"),
+    "py_tilde": lambda c, r: _arg_text(c, r, is_int, lambda v: f"~{v}"),
+    "py_compare": lambda c, r: _arg_text(c, r, lambda v: type(v) is bool, lambda v: "1 < 2"),
+    "py_kw_none": lambda c, r: render_python(c).replace("(", "(None=1, ", 1),
+    "py_concat_plus": lambda c, r: _arg_text(
+        c, r, lambda v: isinstance(v, str) and len(v) > 2, lambda v: f"{v[:2]!r}+{v[2:]!r}+''"
+    ),
 }
 
 
@@ -484,6 +526,12 @@ def main() -> None:
             m = STRUCTURED[kind](gold, entry, rng)
             if m is not None:
                 cands.append((kind, m))
+        for _ in range(2):  # two mutations composed
+            k1, k2 = rng.sample(sorted(STRUCTURED), 2)
+            m = STRUCTURED[k1](gold, entry, rng)
+            m = STRUCTURED[k2](m, entry, rng) if m else None
+            if m is not None:
+                cands.append((f"{k1}+{k2}", m))
         for kind, calls in cands:
             renders = [("python", render_python(calls))]
             if json_ok(calls):
@@ -494,7 +542,7 @@ def main() -> None:
                     renders.append(("json", render_json(calls)))
             for rendering, text in renders:
                 rows.append((entry, kind, rendering, text))
-        for kind in rng.sample(sorted(PYTHON_TEXT), 8):
+        for kind in rng.sample(sorted(PYTHON_TEXT), 10):
             text = PYTHON_TEXT[kind](gold, rng)
             if text is not None:
                 rows.append((entry, kind, "python", text))
