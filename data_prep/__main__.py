@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", help="YAML config file (see docs/data_prep.md)")
     parser.add_argument("--out", help="demo only: the work directory")
     parser.add_argument("overrides", nargs="*", help="dotted overrides, e.g. judge.max_rounds=2")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)
     try:
         if args.stage == "demo":
             from .demo import run_demo  # imports the loopback server only when asked

@@ -286,3 +286,25 @@ def test_a_failed_regeneration_is_a_judge_stage_drop(tmp_path):
     assert report["generate"]["dropped"] == 0
     assert report["judge"]["drop_reasons"] == {"generate:request_error": 1}
     assert _reasons(tmp_path, "judge") == {("demo_xlam:5", "generate:request_error")}
+
+
+def test_demo_command_line(tmp_path):
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "funrl.data_prep",
+            "demo",
+            "--out",
+            str(tmp_path),
+            "progress=false",
+            "judge.max_rounds=1",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    # One round only: the three answers that needed a second try are discarded too.
+    assert report["judge"]["drop_reasons"] == {"judge:call_params:rounds_exhausted": 4}
+    assert report["export"] == {"sft_rows": 10, "rl_rows": 8}
