@@ -154,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="progress bar (default: on a TTY)",
     )
     p.set_defaults(func=_cmd_score)
+    from .serve import add_serve_parser
+
+    add_serve_parser(sub)
     return parser
 
 
