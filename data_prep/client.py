@@ -85,12 +85,15 @@ class ChatClient:
         # spends more CPU per request than eight clients with 8 each. A slot = the right to one request
         # in flight on one client: ``concurrency`` slots spread over the clients bound both totals.
         n_clients = math.ceil(cfg.concurrency / CONNECTIONS_PER_CLIENT)
+        plain_http = cfg.base_url.startswith("http://")
         self._clients = [
             openai.AsyncOpenAI(
                 base_url=cfg.base_url,
                 api_key=os.environ.get(cfg.api_key_env) or "EMPTY",
                 timeout=cfg.timeout_s,
                 max_retries=0,  # retries are ours: we decide what is retryable and journal the outcome
+                # No TLS on plain http: skip loading the CA store (~35 ms of CPU per client).
+                http_client=openai.DefaultAsyncHttpxClient(verify=False) if plain_http else None,
             )
             for _ in range(n_clients)
         ]
