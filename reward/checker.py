@@ -160,7 +160,7 @@ def simple_function_checker(plan: CallPlan, call: dict) -> Verdict:
             entry = plan.entry(param)
         if entry is None:
             return "simple_function_checker:unexpected_param", [f"Unexpected parameter: {param!r}."]
-        type_desc, expected, nested, ap, is_variable, strings = entry
+        type_desc, expected, nested, ap, is_variable = entry
         vt = type(value)
         # BFCL: a tuple for a "tuple" parameter becomes a list; an int for a "float" parameter a float.
         if vt is tuple and type_desc == "tuple":
@@ -176,9 +176,9 @@ def simple_function_checker(plan: CallPlan, call: dict) -> Verdict:
                 ]
         if not is_variable:
             if expected is str:
-                # as written, or after BFCL's standardisation (standardize_string, inlined)
+                # as written (an exact match needs no standardisation), or after BFCL's standardize_string
                 if (
-                    value in strings
+                    value in ap.values
                     or value.translate(_STANDARDIZE).lower().replace("'", '"') in ap.std_strings
                 ):
                     continue

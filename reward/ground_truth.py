@@ -64,6 +64,8 @@ CATEGORIES = (
     "live_parallel_multiple",
 )
 
+_CATEGORY_SET = frozenset(CATEGORIES)
+
 # Deleted by BFCL's standardize_string (regex class [ \,\.\/\-\_\*\^]); translate() is the same, faster.
 _STANDARDIZE_TABLE = str.maketrans("", "", " ,./-_*^")
 
@@ -75,7 +77,7 @@ def standardize_string(s: str) -> str:
 
 def route(category: str) -> str:
     """The checker BFCL routes a category to: ``"parallel"``, ``"multiple"`` or ``"simple"``."""
-    if not isinstance(category, str) or category not in CATEGORIES:
+    if category not in _CATEGORY_SET:
         raise GroundTruthError(
             f"category: {category!r} is not a BFCL Python AST category; expected one of {', '.join(CATEGORIES)}"
         )
@@ -216,11 +218,16 @@ class FunctionSpec:
         properties = parameters.get("properties", {})
         if not isinstance(properties, dict):
             raise GroundTruthError(f"{where}.parameters.properties: must be a dict (function {name!r})")
-        required = parameters.get("required", [])
-        if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
+        required = parameters.get("required", ())
+        if type(required) is not list and required != ():
             raise GroundTruthError(
                 f"{where}.parameters.required: must be a list of parameter names (function {name!r})"
             )
+        for r in required:
+            if type(r) is not str:
+                raise GroundTruthError(
+                    f"{where}.parameters.required: {r!r} is not a parameter name (function {name!r})"
+                )
         self.name, self.properties, self.required = name, properties, required
         self.where, self._params = f"{where}.parameters.properties", {}
 
@@ -258,11 +265,10 @@ class FunctionSpec:
 
 class CallPlan:
     """One expected call and the function doc it is checked against, with a per-parameter entry
-    ``(type name, Python type, item type, AnswerParam, is_variable, strings)`` built the first time a
-    candidate gives that parameter (None: the parameter is not in both the schema and the answer).
+    ``(type name, Python type, item type, AnswerParam, is_variable)`` built the first time a candidate
+    gives that parameter (None: the parameter is not in both the schema and the answer).
     ``is_variable`` is BFCL's flag for a value of the schema type whose acceptable values have another
-    type (it is then compared exactly); ``strings``, for string parameters, is the set of acceptable
-    strings as written (an exact match needs no standardisation)."""
+    type: it is then compared exactly."""
 
     __slots__ = ("spec", "answer", "entries")
 
@@ -278,17 +284,7 @@ class CallPlan:
             e = None
         else:
             type_desc, expected, nested = ps
-            strings = None
-            if expected is str:
-                strings = frozenset(v for v in ap.values if type(v) is str)
-            e = (
-                type_desc,
-                expected,
-                nested,
-                ap,
-                ap.pa_type is not None and ap.pa_type is not expected,
-                strings,
-            )
+            e = (type_desc, expected, nested, ap, ap.pa_type is not None and ap.pa_type is not expected)
         self.entries[param] = e
         return e
 
