@@ -23,8 +23,9 @@ min in the token form (bonus <= |A| / kappa). Published settings for both: alpha
 Invariants (each one a test): alpha = 0 gives plain GRPO; entropy is detached; the term is zero where
 A = 0 (groups whose rewards are all equal); it is never negative, so it never flips the sign of A as long
 as the bound is below |A| (kappa >= 1 in token form, alpha <= kappa in sequence form: checked); a response
-without CoT tokens gets no bonus. Entropy is clamped at 0 from below: a true entropy is never negative, but
-round-off in the log-softmax can make it -1e-7, which would otherwise give a negative token-form term.
+without CoT tokens gets no bonus. The term is clamped at 0 from below (the mean CoT entropy in sequence
+form, each token's term in token form): a true entropy is never negative, but round-off in the log-softmax
+can make it -1e-7. The sequence form's lower clip -|A|/kappa can therefore never bind.
 """
 
 from __future__ import annotations
@@ -118,10 +119,10 @@ def entropy_shaped_grpo_advantage(
 
     Args:
         token_level_rewards: (bs, T) outcome rewards; a response's score is its row sum.
-        response_mask: (bs, T) 1 on response tokens (any dtype; nonzero = valid).
+        response_mask: (bs, T) 1 on response tokens, 0 elsewhere (any dtype).
         index: (bs,) group label of each response (verl's ``uid``).
         entropy: (bs, T) per-token entropy of the policy that sampled the response (detached here).
-        cot_mask: (bs, T) bool, True on CoT tokens; must lie inside ``response_mask``.
+        cot_mask: (bs, T) bool, True on CoT tokens; entries outside ``response_mask`` are ignored.
         alpha: bonus coefficient (the sequence form's lambda). 0 gives plain GRPO.
         kappa: clip ratio: the bonus is bounded by alpha|A|/kappa (sequence) or |A|/kappa (token).
         form: "sequence" or "token" (see the module docstring).
@@ -149,6 +150,8 @@ def entropy_shaped_grpo_advantage(
         raise ValueError(f"index has {len(index)} entries, expected {bs} (one per response)")
     if cot_mask.dtype != torch.bool:
         raise ValueError(f"cot_mask must be a bool tensor, got {cot_mask.dtype}")
+    if not token_level_rewards.is_floating_point():
+        raise ValueError(f"token_level_rewards must be a float tensor, got {token_level_rewards.dtype}")
 
     with torch.no_grad():
         scores = token_level_rewards.sum(dim=-1)  # (bs,)
@@ -158,32 +161,33 @@ def entropy_shaped_grpo_advantage(
         )  # (bs,)
         cap = adv_i.abs() / kappa  # (bs,)
 
-        # Two float32 (bs, T) buffers and in-place kernels only: converting masks and allocating fresh
-        # (bs, T) tensors are what cost time here (see benchmarks/advantage.py).
-        valid = scores.new_empty((bs, seq_len)).copy_(response_mask)  # (bs, T) 1.0 / 0.0
-        out = torch.empty_like(valid).copy_(cot_mask)  # (bs, T) 1.0 on CoT
-        n_cot_given = out.sum()
-        out.mul_(valid)  # (bs, T) CoT inside the response
-        n_cot = out.sum(dim=-1)  # (bs,)
-        if int(n_cot.sum()) != int(n_cot_given):
-            raise ValueError("cot_mask marks tokens outside response_mask")
-        out.mul_(entropy.detach()).clamp_(min=0.0)  # (bs, T) entropy on CoT, 0 elsewhere
-        cot_entropy_sum = out.sum(dim=-1)  # (bs,)
-        n_valid = valid.sum(dim=-1)  # (bs,)
+        # One float (bs, T) buffer, the masks as bool, in-place kernels and row sums: on a CPU driver this is
+        # memory-bound, so verl's int64 response mask is read twice only and no other (bs, T) float is made.
+        valid = response_mask if response_mask.dtype == torch.bool else response_mask != 0  # (bs, T)
+        n_valid = response_mask.sum(dim=-1).to(scores.dtype)  # (bs,)
+        cot_h = scores.new_empty((bs, seq_len)).copy_(cot_mask & valid)  # (bs, T) 1.0 on CoT in the response
+        n_cot = cot_h.sum(dim=-1)  # (bs,)
+        cot_h.mul_(entropy.detach())  # (bs, T) entropy on CoT, 0 elsewhere
+        cot_entropy_sum = cot_h.sum(dim=-1)  # (bs,)
+        if not bool(torch.isfinite(cot_entropy_sum.sum())):
+            raise ValueError("entropy holds NaN or inf")
 
+        zero = scores.new_zeros(())
         if form == "sequence":
-            mean_h = cot_entropy_sum / n_cot.clamp(min=1)  # (bs,)  0 where no CoT
+            mean_h = (cot_entropy_sum / n_cot.clamp(min=1)).clamp_(min=0.0)  # (bs,)  0 where no CoT
             bonus_i = alpha * torch.minimum(mean_h, cap)  # (bs,)  = alpha * clip(H_i, -cap, cap) as H_i >= 0
             bonus_total = (bonus_i * n_valid).sum()
             n_changed = (n_valid * (bonus_i != 0)).sum()
-            advantages = out.copy_(valid).mul_((adv_i + bonus_i).unsqueeze(-1))  # (bs, T)
+            advantages = torch.where(valid, (adv_i + bonus_i).unsqueeze(-1), zero, out=cot_h)  # (bs, T)
+        elif alpha == 0:
+            bonus_total = n_changed = torch.zeros(())
+            advantages = torch.where(valid, adv_i.unsqueeze(-1), zero, out=cot_h)  # (bs, T) plain GRPO
         else:
-            psi = torch.minimum(out.mul_(alpha), cap.unsqueeze(-1), out=out)  # (bs, T)  0 off CoT
+            psi = torch.minimum(cot_h.mul_(alpha), cap.unsqueeze(-1), out=cot_h).clamp_(min=0.0)  # (bs, T)
             bonus_total = psi.sum()
             n_changed = torch.count_nonzero(psi)
-            advantages = psi.add_(adv_i.unsqueeze(-1)).mul_(valid)  # (bs, T)
-        if not bool(torch.isfinite(cot_entropy_sum.sum())):
-            raise ValueError("entropy holds NaN or inf on CoT tokens")
+            shaped = psi.add_(adv_i.unsqueeze(-1))  # (bs, T)
+            advantages = shaped.masked_fill_(~valid, 0.0)  # (bs, T)
 
         stats = _statistics(
             gid=gid,

@@ -74,15 +74,15 @@ def loop_reference(batch: dict, *, alpha: float, kappa: float, form: str, norm: 
         group = [scores[j] for j in range(bs) if index[j] == index[i]]
         mean, std = (0.0, 1.0) if len(group) == 1 else (statistics.mean(group), statistics.stdev(group))
         a = (scores[i] - mean) / (std + eps) if norm else scores[i] - mean
-        cot_h = [max(float(entropy[i, t]), 0.0) for t in range(seq_len) if cot[i, t]]
+        cot_h = [float(entropy[i, t]) for t in range(seq_len) if cot[i, t] and mask[i, t]]
         for t in range(seq_len):
             if not mask[i, t]:
                 continue
             if form == "sequence":
-                h = sum(cot_h) / len(cot_h) if cot_h else 0.0
+                h = max(sum(cot_h) / len(cot_h), 0.0) if cot_h else 0.0
                 out[i, t] = a + alpha * min(max(h, -abs(a) / kappa), abs(a) / kappa)
             else:
-                psi = min(alpha * max(float(entropy[i, t]), 0.0), abs(a) / kappa) if cot[i, t] else 0.0
+                psi = max(min(alpha * float(entropy[i, t]), abs(a) / kappa), 0.0) if cot[i, t] else 0.0
                 out[i, t] = a + psi
     return out
 
@@ -274,6 +274,16 @@ def test_never_flips_sign_and_is_bounded(seed, form, alpha, kappa, norm, scale):
     assert (bonus >= 0).all() and (bonus <= bound + 1e-6).all()
 
 
+@pytest.mark.parametrize("form", FORMS)
+def test_cot_outside_the_response_is_ignored(form):
+    batch = random_batch(21, n_groups=3, group_size=3, seq_len=8, binary=True)
+    inside, _, inside_stats = entropy_shaped_grpo_advantage(**batch, form=form)
+    spill = batch["cot_mask"] | ~batch["response_mask"].bool()  # CoT on every padding token too
+    spilled, _, spilled_stats = entropy_shaped_grpo_advantage(**dict(batch, cot_mask=spill), form=form)
+    assert torch.equal(inside, spilled)
+    assert inside_stats == spilled_stats
+
+
 def test_padding_rows_are_left_out_of_statistics():
     batch = {k: v for k, v in HAND.items()}
     batch["token_level_rewards"] = torch.cat([HAND["token_level_rewards"], torch.zeros(2, 5)])
@@ -303,7 +313,6 @@ def test_padding_rows_are_left_out_of_statistics():
         ({"alpha": 3.0, "kappa": 2.0, "form": "sequence"}, "alpha=3.0 > kappa=2.0"),
         ({"entropy": torch.zeros(2, 4)}, "entropy has shape"),
         ({"cot_mask": HAND["cot_mask"].long()}, "cot_mask must be a bool"),
-        ({"cot_mask": torch.ones(2, 5, dtype=torch.bool)}, "outside response_mask"),
         ({"index": np.array(["p"], dtype=object)}, "index has 1 entries"),
         ({"entropy": torch.full((2, 5), float("nan"))}, "NaN or inf"),
     ],
