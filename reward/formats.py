@@ -44,6 +44,7 @@ _CANONICAL = {"think_python": "python", "think_answer": "answer", "think_tool_ca
 
 _THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
 _ABSENT = object()
+_JSON = json.JSONDecoder()
 _ANSWER_OPEN, _ANSWER_CLOSE = "<answer>", "</answer>"
 _TOOL_OPEN, _TOOL_CLOSE = "<tool_call>", "</tool_call>"
 
@@ -112,9 +113,11 @@ def decode_json(text: str) -> list:
     if len(s) > MAX_CALL_CHARS:
         raise DecodeError("format_error:too_long", f"call text exceeds {MAX_CALL_CHARS} characters")
     try:
-        data = json.loads(s)
+        data, end = _JSON.raw_decode(s)  # json.loads minus its whitespace passes: s is stripped
     except (ValueError, RecursionError) as e:
         raise DecodeError("format_error:decoder_failed", f"Invalid JSON: {e}") from None
+    if end != len(s):
+        raise DecodeError("format_error:decoder_failed", f"Invalid JSON: extra data at character {end}")
     # Nesting deeper than MAX_NESTING needs that many brackets: count them (in C) before walking.
     if len(s) > 2 * MAX_NESTING and s.count("[") + s.count("{") > MAX_NESTING and not _depth_ok(data):
         raise DecodeError("format_error:too_deep", f"values nest deeper than {MAX_NESTING}")
@@ -226,7 +229,7 @@ def decode(text: str, fmt: str = "auto", require_think: bool = False) -> tuple[l
         )
     if len(text) > MAX_TEXT_CHARS:
         raise DecodeError("format_error:too_long", f"output exceeds {MAX_TEXT_CHARS} characters")
-    if not text.strip():
+    if not text or text.isspace():
         raise DecodeError("format_error:empty", "empty output")
     _, rest = split_think(text, require_think)
     if fmt == "auto":
