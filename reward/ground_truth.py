@@ -19,9 +19,11 @@ The verl/JSON form of all of it (what data preparation writes into ``reward_mode
     {"functions": [...], "possible_answer": [...], "category": "simple",
      "fmt": "auto", "require_think": false}          # the last two optional
 
-A malformed ground truth is a data bug and raises ``ValueError`` naming the field. Preparation is lazy
-per function (only the functions the answer names are validated), so a prompt offering 30 tools costs
-no more than one offering 3.
+A malformed ground truth is a data bug and raises :class:`GroundTruthError` (a ``ValueError``) naming
+the field. :class:`GroundTruth` prepares lazily -- a parameter's schema and acceptable values are
+validated and standardised the first time a check reads them -- so an uncached ``score()`` is cheap and
+a prompt offering 30 tools costs no more than one offering 3; ``GroundTruth.validate()`` checks every
+field at once, and ``prepare()``, ``ground_truth_json()`` and the JSON (verl) path call it.
 """
 
 from __future__ import annotations
