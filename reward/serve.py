@@ -247,6 +247,7 @@ ROUTES = {"/get_reward": openrlhf_rewards, "/score": score_batch}
 
 class RewardHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # small replies go out at once, not after the client's delayed ACK
     server: RewardHTTPServer
 
     def setup(self) -> None:
@@ -264,8 +265,9 @@ class RewardHandler(BaseHTTPRequestHandler):
         if close:
             self.send_header("Connection", "close")
             self.close_connection = True
-        self.end_headers()
-        self.wfile.write(data)
+        self._headers_buffer.append(b"\r\n")  # end_headers() without its flush: one write, below
+        self.wfile.write(b"".join(self._headers_buffer) + data)
+        self._headers_buffer = []
 
     def _error(self, status: int, message: str, *, close: bool = False) -> None:
         self._send(status, {"error": {"status": status, "message": message}}, close=close)
