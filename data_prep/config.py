@@ -91,7 +91,7 @@ class ValidateConfig:
 
     match_reference: bool = True  # the answer's calls must also pass against the sample's reference
     require_think: bool = True  # the answer must carry a <think>...</think> CoT
-    workers: int = 0  # processes for stage 2 (0: one per core); small inputs stay in-process
+    workers: int = 1  # processes for stage 2 (0: one per core); pays off only with idle cores
 
 
 @dataclass

@@ -39,7 +39,8 @@ class _SampleJudge:
         self._fit: asyncio.Task | None = None
 
     async def ask(self, logical_prefix: str, check: str, cot: str | None, answer: str | None) -> tuple:
-        """-> (passed: bool | None, reason). None: no usable verdict (request error or unparsable)."""
+        """-> (passed, reason, detail). passed None: no usable verdict (request error or unparsable),
+        and reason is then the drop code."""
         jcfg = self.cfg.judge
         messages = judge_messages(self.sample, check, self.cfg.output.format, cot, answer)
         fmt = VERDICT_SCHEMA if jcfg.structured_output else None

@@ -105,12 +105,14 @@ def _validate_chunk(args: tuple[list[tuple[Sample, Judged]], Config]) -> list[Va
     return [validate_one(sample, judged, cfg) for sample, judged in pairs]
 
 
-def validate_many(pairs: list[tuple[Sample, Judged]], cfg: Config) -> list[Validated | Drop]:
+def validate_many(
+    pairs: list[tuple[Sample, Judged]], cfg: Config, *, chunk: int = CHUNK
+) -> list[Validated | Drop]:
     """``validate_one`` over many answers, in input order; ``validate.workers`` processes (0: one per
     core) when there are more than two chunks of work, else in this process."""
     workers = cfg.validate.workers or os.cpu_count() or 1
     bar = tqdm(total=len(pairs), desc="stage 2 validate", unit="sample", disable=not cfg.progress)
-    chunks = [pairs[i : i + CHUNK] for i in range(0, len(pairs), CHUNK)]
+    chunks = [pairs[i : i + chunk] for i in range(0, len(pairs), chunk)]
     out: list[Validated | Drop] = []
     try:
         if workers == 1 or len(chunks) <= 2:

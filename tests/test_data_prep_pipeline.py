@@ -308,3 +308,16 @@ def test_demo_command_line(tmp_path):
     # One round only: the three answers that needed a second try are discarded too.
     assert report["judge"]["drop_reasons"] == {"judge:call_params:rounds_exhausted": 4}
     assert report["export"] == {"sft_rows": 10, "rl_rows": 8}
+
+
+def test_stage_2_in_worker_processes_gives_the_same_result(demo_run):
+    from funrl.data_prep.records import Judged
+    from funrl.data_prep.validate import validate_many
+
+    out, _ = demo_run
+    samples = {s.id: s for s in _demo_samples()}
+    pairs = [(samples[j.sample_id], j) for j in read_jsonl(out / "judged.jsonl", Judged)]
+    cfg = load_config(None, ["progress=false", "validate.workers=2"])
+    in_processes = validate_many(pairs, cfg, chunk=4)
+    cfg.validate.workers = 1
+    assert in_processes == validate_many(pairs, cfg, chunk=4) and len(in_processes) == 14
