@@ -133,6 +133,17 @@ def run_bfcl(cfg: EvalConfig) -> dict:
         rows, requests = asyncio.run(_ask_all(samples, cfg, journal))
     finally:
         journal.close()
+    for item in data.skipped:  # BFCL counts every entry: one we cannot read is one we cannot answer
+        rows.append(
+            {
+                "id": item["id"],
+                "category": item["category"],
+                "valid": False,
+                "error_type": "unread:" + item["reason"].removeprefix("read:"),
+                "errors": [item["detail"]],
+                "output": None,
+            }
+        )
     with (out / "results.jsonl").open("w", encoding="utf-8") as f:
         for row in rows:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -13,6 +13,7 @@ parameter type outside BFCL's Python types) is listed with its reason, never sil
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,5 +101,17 @@ def load_bfcl(
                     continue
                 samples.append(item)
             else:
-                data.skipped.append({"category": category, **item})
+                data.skipped.append({"category": category, "id": _entry_id(entries, item["row"]), **item})
     return data
+
+
+def _entry_id(path: Path, row: int) -> str | None:
+    """The ``id`` of the entry at ``row`` (0-based line) of a JSON-lines file, when it can be read."""
+    try:
+        with path.open(encoding="utf-8") as f:
+            for i, line in enumerate(f):
+                if i == row:
+                    return str(json.loads(line).get("id"))
+    except (ValueError, AttributeError, OSError):
+        pass
+    return None

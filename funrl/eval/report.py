@@ -106,9 +106,13 @@ def markdown_report(report: dict) -> str:
         for t, k in report["error_types"].items():
             lines.append(f"| `{t}` | {k} | {100 * k / report['wrong']:.1f}% |")
     if report["skipped"]:
-        lines += ["", f"{len(report['skipped'])} entries could not be read and were not evaluated:", ""]
         lines += [
-            f"- {s['category']} {s['row']}: {s['reason']} ({s.get('detail', '')})" for s in report["skipped"]
+            "",
+            f"{len(report['skipped'])} entries could not be read; each counts as wrong (`unread:*`):",
+            "",
+        ]
+        lines += [
+            f"- {s['category']} {s['id']}: {s['reason']} ({s.get('detail', '')})" for s in report["skipped"]
         ]
     for note in report["notes"]:
         lines += ["", f"Note: {note}."]
