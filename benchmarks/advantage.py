@@ -62,7 +62,10 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=4096)
     parser.add_argument("--group", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     b = make_batch(args.responses, args.tokens, args.group)
     verl_kwargs = {k: b[k] for k in ("token_level_rewards", "response_mask", "index")}

@@ -187,7 +187,7 @@ def entropy_shaped_grpo_advantage(
             bonus_total = psi.sum()
             n_changed = torch.count_nonzero(psi)
             shaped = psi.add_(adv_i.unsqueeze(-1))  # (bs, T)
-            advantages = shaped.masked_fill_(~valid, 0.0)  # (bs, T)
+            advantages = torch.where(valid, shaped, zero, out=shaped)  # (bs, T)
 
         stats = _statistics(
             gid=gid,
