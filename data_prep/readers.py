@@ -181,8 +181,8 @@ def chat_row_to_sample(row: dict, sample_id: str, source: str) -> Sample:
         raise RowError("bad_messages", "field 'messages' is not a list of mappings")
     raw_tools = _json_field(row, "tools") if "tools" in row else []
     if not raw_tools:
-        systems = [m.get("content") or "" for m in messages if m.get("role") == "system"]
-        raw_tools = _hermes_tools(systems[0]) if systems else []
+        systems = [m.get("content") for m in messages if m.get("role") == "system"]
+        raw_tools = _hermes_tools(systems[0]) if systems and isinstance(systems[0], str) else []
     if not isinstance(raw_tools, list) or not raw_tools:
         raise RowError(
             "bad_tools", "no tools: neither a 'tools' field nor a <tools> block in the system message"
@@ -269,3 +269,6 @@ def read_input(inp: InputConfig) -> Iterator[Sample | dict]:
                 yield chat_row_to_sample(row, f"{source}:{row.get('id', row_no)}", source)
         except RowError as e:
             yield {"source": source, "row": row_no, "reason": f"read:{e.reason}", "detail": str(e)}
+        except (TypeError, AttributeError, KeyError, ValueError) as e:  # a shape no check above foresaw
+            detail = f"{type(e).__name__}: {e}"
+            yield {"source": source, "row": row_no, "reason": "read:malformed", "detail": detail}

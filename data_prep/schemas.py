@@ -78,6 +78,8 @@ def python_type_to_bfcl(type_str: str) -> tuple[str, bool, str | None]:
 
 def xlam_tool_to_bfcl(tool: dict) -> dict:
     """One xLAM tool ``{"name", "description", "parameters": {p: {"type", "description", "default"?}}}``."""
+    if not isinstance(tool, dict):
+        raise SchemaError(f"a tool is a {type(tool).__name__}, not a mapping")
     name = tool.get("name")
     if not isinstance(name, str) or not name:
         raise SchemaError("tool.name is missing or not a string")
@@ -143,12 +145,14 @@ def openai_tool_to_bfcl(tool: dict) -> dict:
         raise SchemaError("tool.function.name is missing or not a string")
     name = fn["name"]
     params = fn.get("parameters") or {"type": "object", "properties": {}}
+    if not isinstance(params, dict):
+        raise SchemaError(f"tool {name!r}: parameters is not a mapping")
     props = params.get("properties") or {}
     if not isinstance(props, dict):
         raise SchemaError(f"tool {name!r}: parameters.properties is not a mapping")
     required = params.get("required") or []
-    if not isinstance(required, list) or any(r not in props for r in required):
-        raise SchemaError(f"tool {name!r}: parameters.required names parameters that do not exist")
+    if not isinstance(required, list) or any(not isinstance(r, str) or r not in props for r in required):
+        raise SchemaError(f"tool {name!r}: parameters.required is not a list of its parameter names")
     return {
         "name": name,
         "description": str(fn.get("description", "")),
@@ -173,7 +177,10 @@ def check_bfcl_doc(doc: dict) -> dict:
         if not isinstance(prop, dict) or prop.get("type") not in BFCL_TYPES:
             got = prop.get("type") if isinstance(prop, dict) else prop
             raise SchemaError(f"function {doc['name']!r}: parameter {pname!r} has unsupported type {got!r}")
-    for req in params.get("required", []):
+    required = params.get("required", [])
+    if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
+        raise SchemaError(f"function {doc['name']!r}: parameters.required is not a list of names")
+    for req in required:
         if req not in params.get("properties", {}):
             raise SchemaError(f"function {doc['name']!r}: required parameter {req!r} is not in properties")
     return doc
