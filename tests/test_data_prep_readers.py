@@ -476,3 +476,13 @@ def test_readers_never_crash_on_garbage(xlam, as_string, chat, bfcl):
             assert isinstance(reader(), Sample)
         except RowError:
             pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=60) | _json.map(json.dumps))
+def test_verdict_parser_never_crashes(text):
+    try:
+        passed, reason = parse_verdict(text)
+    except VerdictError:
+        return
+    assert isinstance(passed, bool) and isinstance(reason, str)
