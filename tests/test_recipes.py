@@ -49,7 +49,7 @@ def tiny_model(tmp_path_factory):
 
 
 def test_the_shipped_recipes_and_profiles():
-    assert available_recipes() == ["grpo", "grpo_entropy", "sft_srml"]
+    assert {"grpo", "grpo_entropy", "sft_srml"} <= set(available_recipes())
     assert set(GPU_PROFILES) <= set(available_hardware())
 
 

@@ -36,7 +36,9 @@ def job_config(out: str) -> dict:
 
 
 def test_cfg_job_prints_the_composed_config_from_any_directory(tmp_path):
-    proc = train("+recipe=grpo_entropy", "hardware=h100_80gb", "trainer.nnodes=4", "--cfg", "job", cwd=tmp_path)
+    proc = train(
+        "+recipe=grpo_entropy", "hardware=h100_80gb", "trainer.nnodes=4", "--cfg", "job", cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
     cfg = job_config(proc.stdout)
     assert cfg["algorithm"]["adv_estimator"] == "grpo_entropy"
@@ -62,7 +64,9 @@ def test_check_validates_and_prints_the_batch_arithmetic(tmp_path):
 def test_without_a_recipe_it_says_which_exist(tmp_path):
     proc = train(cwd=tmp_path)
     assert proc.returncode == 2
-    assert re.search(r"no recipe selected: add \+recipe=<name> \(one of: grpo, grpo_entropy, .*sft_srml", proc.stderr)
+    assert re.search(
+        r"no recipe selected: add \+recipe=<name> \(one of: grpo, grpo_entropy, .*sft_srml", proc.stderr
+    )
 
 
 def test_plugin_registers_grpo_entropy_in_a_fresh_process(tmp_path):
@@ -72,13 +76,17 @@ def test_plugin_registers_grpo_entropy_in_a_fresh_process(tmp_path):
         "fn = get_adv_estimator_fn('grpo_entropy')\n"
         "print(fn.__module__, 'funrl.verl_trainer' in sys.modules, 'funrl.train' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
     assert out.stdout.split() == ["funrl.verl_plugin", "False", "False"]
 
 
 def test_editable_install_finds_the_recipes_in_the_repository(tmp_path):
     code = "import funrl.recipes; print(funrl.recipes.__file__)"
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
     assert Path(out.stdout.strip()).resolve() == REPO / "recipes" / "__init__.py"  # this checkout: editable
     proc = train("+recipe=sft_srml", "--cfg", "job", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -106,7 +114,9 @@ def test_regular_install_ships_the_recipes_and_launch_scripts(regular_install, t
     shipped = {p.name for p in (recipes / "recipe").glob("*.yaml")}
     assert {"grpo.yaml", "grpo_entropy.yaml", "sft_srml.yaml"} <= shipped
     assert (recipes / "hardware" / "rl" / "h100_80gb.yaml").is_file()
-    assert (recipes / "launch" / "submit_ray_job.sh").is_file() and (recipes / "launch" / "slurm_sft.sbatch").is_file()
+    assert (recipes / "launch" / "submit_ray_job.sh").is_file() and (
+        recipes / "launch" / "slurm_sft.sbatch"
+    ).is_file()
     code = "import funrl.recipes; print(funrl.recipes.__file__)"
     out = subprocess.run(
         [sys.executable, "-c", code],
@@ -118,7 +128,14 @@ def test_regular_install_ships_the_recipes_and_launch_scripts(regular_install, t
     )
     assert Path(out.stdout.strip()).is_relative_to(regular_install)  # not the editable checkout
     for recipe, key in [("grpo_entropy", ("algorithm", "adv_estimator")), ("sft_srml", ("srml", "alpha"))]:
-        proc = train(f"+recipe={recipe}", "hardware=h100_80gb", "--cfg", "job", cwd=tmp_path, pythonpath=regular_install)
+        proc = train(
+            f"+recipe={recipe}",
+            "hardware=h100_80gb",
+            "--cfg",
+            "job",
+            cwd=tmp_path,
+            pythonpath=regular_install,
+        )
         assert proc.returncode == 0, proc.stderr
         cfg = job_config(proc.stdout)
         assert cfg[key[0]][key[1]] == {"grpo_entropy": "grpo_entropy", "sft_srml": 0.7}[recipe]
