@@ -262,7 +262,7 @@ def test_estimator_without_the_hook_fails_loudly():
         compute_advantage(data, adv_estimator=ESTIMATOR_NAME, config=config().algorithm)
 
 
-def test_entry_point_registers_in_a_fresh_process_without_importing_funrl():
+def test_entry_point_registers_in_a_fresh_process_with_no_funrl_import_in_user_code():
     code = (
         "import sys, verl\n"
         "from verl.trainer.ppo.core_algos import ADV_ESTIMATOR_REGISTRY\n"
