@@ -4,7 +4,7 @@
 the training workers, agent-loop and reward workers, the rollout server). The CPU profile
 (``recipes/hardware/rl/cpu.yaml``) puts ``VERL_PLATFORM=cpu`` into the Ray job's environment, and the
 ``verl.plugins`` entry point (``funrl.rollout.plugin``) calls ``activate_cpu_process()`` on ``import
-verl`` in every process that has it. Two things happen:
+verl`` in every process that has it. Three things happen:
 
 1. ``funrl.cpu.activate()``: verl's platform is ``PlatformCPU`` (gloo collectives, CPU device module)
    and verl's FSDP engines are registered for device ``cpu``.
@@ -14,6 +14,10 @@ verl`` in every process that has it. Two things happen:
    a thin wrapper turns exactly that string into ``gloo`` (the same process group) and passes every
    other call through unchanged. The SFT path avoids this by starting its gloo group first
    (``funrl.cpu.init_process_group``); a Ray worker has no hook that runs before verl's call.
+3. verl's FSDP2 engine builds the reference model (forward only) with ``CPUOffloadPolicy(pin_memory=True)``,
+   and pinning memory needs an accelerator (torch raises "Cannot access accelerator device"). The name
+   ``CPUOffloadPolicy`` in verl's engine module is pointed to a subclass that never pins; with no
+   accelerator, pinning would buy nothing anyway.
 """
 
 from __future__ import annotations
@@ -57,9 +61,29 @@ def gloo_for_cpu_backend_strings() -> None:
     dist.init_process_group = init_process_group
 
 
+def unpinned_cpu_offload_for_verl_fsdp2() -> None:
+    """Make verl's FSDP2 engine build ``CPUOffloadPolicy`` with ``pin_memory=False`` (idempotent)."""
+    from verl.workers.engine.fsdp import transformer_impl
+
+    policy = transformer_impl.CPUOffloadPolicy
+    if getattr(policy, "__funrl_cpu__", False):
+        return
+
+    class UnpinnedCPUOffloadPolicy(policy):  # type: ignore[misc, valid-type]
+        """torch's ``CPUOffloadPolicy``, never pinning memory (no accelerator to copy to)."""
+
+        __funrl_cpu__ = True
+
+        def __init__(self, pin_memory: bool = False) -> None:
+            super().__init__(pin_memory=False)
+
+    transformer_impl.CPUOffloadPolicy = UnpinnedCPUOffloadPolicy
+
+
 def activate_cpu_process() -> None:
-    """``funrl.cpu.activate()`` plus ``gloo_for_cpu_backend_strings()``; see the module docstring."""
+    """The three steps of the module docstring."""
     import funrl.cpu
 
     funrl.cpu.activate()
     gloo_for_cpu_backend_strings()
+    unpinned_cpu_offload_for_verl_fsdp2()
