@@ -1,0 +1,178 @@
+"""The whole FunRL pipeline at toy scale on CPU, in one command (a few minutes on 2 cores).
+
+    python -m funrl.demo --out /tmp/funrl_demo
+
+1. data prep on the bundled sample with the scripted loopback judge (``python -m funrl.data_prep demo``);
+2. a tiny randomly initialised Qwen2 with a locally built tokenizer (``funrl.testing.tiny_qwen2``; nothing
+   is downloaded);
+3. a few SRML SFT steps on the SFT parquet (``python -m funrl.train +recipe=sft_srml hardware=cpu``);
+4. a few entropy-GRPO steps from that checkpoint through verl's real PPO trainer with the ``funrl_hf``
+   CPU rollout engine (``python -m funrl.train +recipe=grpo_entropy_cpu``), W&B offline;
+5. the curves PNG (``python -m funrl.curves``) and the reward's report on the last step's rollouts
+   (``python -m funrl.reward score``).
+
+Each stage is the real command, run as a subprocess with its output in ``<out>/logs/<stage>.log``; the
+demo prints where the logs, checkpoints and curves are. The model learns nothing useful at this size:
+the point is that every stage runs, end to end, on the code a GPU cluster runs. Exit status 0 on
+success, 1 with the failing stage's log tail otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+SFT_STEPS = 6
+GRPO_STEPS = 3
+
+
+def _stage(
+    name: str, cmd: Sequence[str], *, out: Path, cwd: Path | None = None, env: dict | None = None
+) -> float:
+    """Run one stage; its output goes to ``out/logs/<name>.log``. Returns seconds; exits on failure."""
+    log = out / "logs" / f"{name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    print(f"[funrl.demo] {name}: {' '.join(cmd)}", flush=True)
+    start = time.perf_counter()
+    with log.open("w") as fh:
+        proc = subprocess.run(list(cmd), cwd=cwd, env=env, stdout=fh, stderr=subprocess.STDOUT)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        tail = log.read_text(errors="replace").splitlines()[-40:]
+        print("\n".join(tail), file=sys.stderr)
+        print(f"[funrl.demo] {name} failed (exit {proc.returncode}); full log: {log}", file=sys.stderr)
+        sys.exit(1)
+    print(f"[funrl.demo] {name}: done in {seconds:.0f} s (log {log})", flush=True)
+    return seconds
+
+
+def _run_env(**extra: str) -> dict[str, str]:
+    env = {**os.environ, "WANDB_MODE": "offline", **extra}
+    if env.get("CUDA_VISIBLE_DEVICES") == "":
+        del env["CUDA_VISIBLE_DEVICES"]  # empty breaks verl's resource check; unset is what the CPU run needs
+    return env
+
+
+def latest_hf_checkpoint(ckpt_dir: Path) -> Path:
+    """``<ckpt_dir>/global_step_<N>/huggingface`` of the newest step (verl's SFT checkpoint layout)."""
+    steps = sorted(ckpt_dir.glob("global_step_*"), key=lambda p: int(p.name.rsplit("_", 1)[1]))
+    if not steps or not (steps[-1] / "huggingface" / "config.json").exists():
+        raise FileNotFoundError(f"no global_step_*/huggingface checkpoint with weights under {ckpt_dir}")
+    return steps[-1] / "huggingface"
+
+
+def rollouts_to_score_file(rollout_jsonl: Path, out: Path) -> int:
+    """verl's rollout dump (``{output, gts, ...}`` per line) -> ``funrl.reward score`` input; line count."""
+    lines = 0
+    with rollout_jsonl.open() as src, out.open("w") as dst:
+        for line in src:
+            row = json.loads(line)
+            dst.write(json.dumps({"output": row["output"], "ground_truth": row["gts"]}) + "\n")
+            lines += 1
+    return lines
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m funrl.demo", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--out", type=Path, required=True, help="work directory (created; reused stages rerun)"
+    )
+    parser.add_argument("--sft-steps", type=int, default=SFT_STEPS)
+    parser.add_argument("--grpo-steps", type=int, default=GRPO_STEPS)
+    args = parser.parse_args(argv)
+    out: Path = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    py = sys.executable
+    started = time.perf_counter()
+
+    data = out / "data"
+    _stage("data_prep", [py, "-m", "funrl.data_prep", "demo", "--out", str(data)], out=out)
+
+    from funrl.testing import tiny_qwen2
+
+    base = tiny_qwen2(out / "base_model")
+    print(f"[funrl.demo] tiny Qwen2 + tokenizer: {base}", flush=True)
+
+    sft_dir = out / "sft"
+    sft = [
+        py,
+        "-m",
+        "funrl.train",
+        "+recipe=sft_srml",
+        "hardware=cpu",
+        f"model.path={base}",
+        f"data.train_files={data / 'sft.parquet'}",
+        "data.train_batch_size=4",
+        "data.use_dynamic_bsz=false",
+        "data.micro_batch_size_per_gpu=4",
+        "data.max_length=2048",
+        f"trainer.total_training_steps={args.sft_steps}",
+        "trainer.save_freq=-1",  # verl always saves after the last step
+        "trainer.resume_mode=disable",
+        "trainer.logger=[console]",
+        "optim.lr=1e-3",
+        "optim.lr_warmup_steps_ratio=0",
+        f"trainer.default_local_dir={sft_dir}",
+    ]
+    _stage("sft", sft, out=out, cwd=out, env=_run_env(OMP_NUM_THREADS="1"))
+    sft_model = latest_hf_checkpoint(sft_dir)
+
+    grpo_dir = out / "grpo"
+    rollouts = grpo_dir / "rollouts"
+    grpo = [
+        py,
+        "-m",
+        "funrl.train",
+        "+recipe=grpo_entropy_cpu",
+        f"actor_rollout_ref.model.path={sft_model}",
+        f"data.train_files={data / 'rl.parquet'}",
+        f"data.val_files={data / 'rl.parquet'}",
+        f"trainer.total_training_steps={args.grpo_steps}",
+        f"trainer.default_local_dir={grpo_dir / 'checkpoints'}",
+        f"trainer.rollout_data_dir={rollouts}",
+        "trainer.resume_mode=disable",
+    ]
+    metrics = grpo_dir / "metrics.jsonl"
+    grpo_dir.mkdir(parents=True, exist_ok=True)
+    _stage("grpo", grpo, out=out, cwd=out, env=_run_env(VERL_FILE_LOGGER_PATH=str(metrics)))
+
+    curves = out / "curves.png"
+    _stage("curves", [py, "-m", "funrl.curves", str(out / "wandb"), "-o", str(curves)], out=out)
+
+    last = rollouts / f"{args.grpo_steps}.jsonl"
+    scored = grpo_dir / f"rollouts_step{args.grpo_steps}_for_reward.jsonl"
+    rollouts_to_score_file(last, scored)
+    _stage("reward_report", [py, "-m", "funrl.reward", "score", str(scored)], out=out)
+    print((out / "logs" / "reward_report.log").read_text(), flush=True)
+
+    rows = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
+    for row in rows:
+        m = row["data"]
+        print(
+            f"[funrl.demo] GRPO step {row['step']}: reward {m.get('critic/score/mean', float('nan')):.3f}, "
+            f"entropy {m.get('actor/entropy', float('nan')):.3f}, "
+            f"CoT entropy {m.get('funrl/cot_entropy_mean', float('nan')):.3f}, "
+            f"rollout_corr/kl {m.get('rollout_corr/kl', float('nan')):.2e}, "
+            f"step {m.get('timing_s/step', float('nan')):.1f} s",
+            flush=True,
+        )
+    wandb_runs = sorted((out / "wandb").glob("offline-run-*"))
+    print(f"[funrl.demo] finished in {time.perf_counter() - started:.0f} s", flush=True)
+    print(f"[funrl.demo] logs:        {out / 'logs'}  (one per stage)", flush=True)
+    print(f"[funrl.demo] metrics:     {metrics}  (verl's file logger)", flush=True)
+    print(f"[funrl.demo] W&B offline: {wandb_runs[-1] if wandb_runs else out / 'wandb'}", flush=True)
+    print(f"[funrl.demo] SFT model:   {sft_model}", flush=True)
+    print(f"[funrl.demo] checkpoints: {grpo_dir / 'checkpoints'}", flush=True)
+    print(f"[funrl.demo] rollouts:    {rollouts}  (prompt, response, score per sample and step)", flush=True)
+    print(f"[funrl.demo] curves:      {curves}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
