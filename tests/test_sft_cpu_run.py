@@ -3,35 +3,19 @@ and the bundled CoT + call sample: the loss goes down, the SRML metrics are logg
 the result does not depend on the micro-batch split (1 x 8 vs 8 x 1) or on 1 vs 2 gloo ranks; with
 alpha=token_share it is verl's own SFT, step for step."""
 
-import shutil
-from pathlib import Path
-
 import pytest
 
 from funrl.samples import write_sft_sample_parquet
 from funrl.testing import run_sft_cpu, tiny_qwen2
 
 STEPS = 6
-RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "sft_srml.yaml"
 
 
-def _recipe_searchpath(tmp_path):
-    """A search-path folder holding the recipe as group `recipe` (as funrl.train will expose it)."""
-    (tmp_path / "recipe").mkdir(parents=True, exist_ok=True)
-    shutil.copy(RECIPE, tmp_path / "recipe" / "sft_srml.yaml")
-    return f"hydra.searchpath=[file://{tmp_path}]"
-
-
-def test_recipe_composes_over_verl_sft_config(tmp_path):
-    from hydra import compose, initialize_config_module
-
+def test_recipe_composes_over_verl_sft_config():
     from funrl.srml import validate_alpha
+    from funrl.train import compose_config
 
-    with initialize_config_module(config_module="verl.trainer.config", version_base=None):
-        cfg = compose(
-            config_name="sft_trainer_engine",
-            overrides=[_recipe_searchpath(tmp_path), "+recipe=sft_srml", "srml.alpha=0.4"],
-        )
+    cfg = compose_config(["+recipe=sft_srml", "srml.alpha=0.4"])
     assert cfg.model.path == "Qwen/Qwen2.5-Coder-7B-Instruct"
     assert cfg.data.train_batch_size == 512 and cfg.trainer.n_gpus_per_node == 8
     assert cfg.engine.strategy == "fsdp2" and cfg.optim.lr == 4e-5 and cfg.optim.lr_warmup_steps_ratio == 0.05
@@ -131,14 +115,5 @@ def test_token_share_is_verl_sft_step_for_step(workdir):
         )
 
 
-@pytest.mark.slow
-def test_recipe_runs_on_cpu(workdir):
-    """The shipped recipe itself, shrunk to the tiny model and one CPU process (2 steps)."""
-    recipe = [
-        _recipe_searchpath(workdir / "recipe_dir"),
-        "+recipe=sft_srml",
-        "trainer.n_gpus_per_node=1",
-        "data.max_length=1024",
-    ]
-    steps = _run(workdir, "recipe", *recipe, mbs=4)
-    assert steps[0]["train/w_think"] == 0.7  # the recipe's alpha, as _run sets it
+# The shipped recipe itself runs on CPU through `python -m funrl.train +recipe=sft_srml hardware=cpu`
+# in tests/test_train_wandb.py.

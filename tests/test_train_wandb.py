@@ -10,7 +10,6 @@ a checkpoint exports to a Hugging Face model.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import subprocess
@@ -23,20 +22,6 @@ from funrl.curves import main as curves_main
 from funrl.curves import read_jsonl, read_run
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-def trl_breaks_verl() -> bool:
-    """verl 0.9.1 builds FSDP models through ``apply_monkey_patch``, which imports
-    ``AutoModelForCausalLMWithValueHead`` from trl whenever trl is installed; trl 1.x no longer has it."""
-    if importlib.util.find_spec("trl") is None:
-        return False
-    for module in ("trl.experimental.ppo", "trl"):
-        try:
-            importlib.import_module(module).AutoModelForCausalLMWithValueHead  # noqa: B018
-            return False
-        except (ImportError, AttributeError):
-            continue
-    return True
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -85,10 +70,6 @@ def sft_run(tmp_path_factory):
     env = {**os.environ, "WANDB_MODE": "offline", "WANDB_DIR": str(d), "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, cwd=d, env=env, capture_output=True, text=True, timeout=600)
     out = proc.stdout + proc.stderr
-    if proc.returncode != 0 and trl_breaks_verl() and "AutoModelForCausalLMWithValueHead" in out:
-        pytest.xfail(
-            "the installed trl (dev extra) breaks verl 0.9.1's FSDP model build: see trl_breaks_verl()"
-        )
     assert proc.returncode == 0, out[-4000:]
     return d, out
 
