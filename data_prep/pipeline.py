@@ -208,7 +208,9 @@ def run_judge(cfg: Config) -> dict:
             "kept_non_call": sum(j.status == "kept_non_call" for j in judged),
             "dropped": len(drops),
             "drop_reasons": drop_counts(drops),
-            "accepted_at_round": dict(sorted(Counter(str(j.rounds) for j in judged).items())),
+            "accepted_at_round": dict(
+                sorted(Counter(str(j.rounds) for j in judged if j.status == "accepted").items())
+            ),
         }
 
     return _write_stats(cfg, "judge", asyncio.run(_with_clients(cfg, body)))

@@ -76,7 +76,7 @@ def test_demo_outcome_matches_the_hand_count(demo_run):
     judge = report["judge"]
     assert (judge["accepted"], judge["kept_non_call"], judge["dropped"]) == (12, 2, 1)
     assert _reasons(out, "judge") == {("demo_xlam:7", "judge:call_params:rounds_exhausted")}
-    assert judge["accepted_at_round"] == {"1": 11, "2": 3}  # the 3 WRONG_FIRST samples needed a second answer
+    assert judge["accepted_at_round"] == {"1": 9, "2": 3}  # the 3 WRONG_FIRST samples needed a second answer
     # Judge requests: 9 first-time passes x (4 checks + query_tool_fit) + 3 fixed x 8 + stubborn 4+3+3 + 2 non-calls x 1.
     assert judge["requests"]["judge"]["sent"] == 9 * 5 + 3 * 8 + 10 + 2 == 81
     assert judge["requests"]["generator"]["sent"] == 3 + 2  # regenerations
@@ -321,3 +321,39 @@ def test_stage_2_in_worker_processes_gives_the_same_result(demo_run):
     in_processes = validate_many(pairs, cfg, chunk=4)
     cfg.validate.workers = 1
     assert in_processes == validate_many(pairs, cfg, chunk=4) and len(in_processes) == 14
+
+
+def test_a_plain_text_answer_to_a_call_query_is_regenerated(tmp_path):
+    model = LoopbackModel(_demo_samples())
+
+    def responder(body):
+        messages = body["messages"]
+        first_try = messages[0]["content"].endswith("Task: generate") and len(messages) == 2
+        if first_try and messages[1]["content"] == "Is 7919 a prime number?":
+            return "<think>Hmm.</think>I would rather not compute that."
+        return model(body)
+
+    with OpenAIServer(responder) as server:
+        report = run_all(_cfg(server, tmp_path))
+        judge_bodies = [r.body for r in server.log if "Check: " in r.body["messages"][-1]["content"]]
+    judged = {j["sample_id"]: j for j in read_jsonl(tmp_path / "judged.jsonl")}
+    assert judged["demo_xlam:4"]["status"] == "accepted" and judged["demo_xlam:4"]["rounds"] == 2
+    assert judged["demo_xlam:4"]["verdicts"][0] == {
+        "check": "is_call",
+        "round": 0,
+        "verdict": False,
+        "reason": "the answer is plain text",
+    }
+    assert report["judge"]["accepted_at_round"] == {"1": 12, "2": 1}  # 13 call samples
+    # Every judge request asked for the verdict schema (vLLM guided decoding).
+    assert all(b["response_format"]["json_schema"]["name"] == "verdict" for b in judge_bodies)
+
+
+def test_discard_instead_of_regenerate(tmp_path):
+    with OpenAIServer(LoopbackModel(_demo_samples(), wrong_first=WRONG_FIRST)) as server:
+        report = run_all(
+            _cfg(server, tmp_path, "judge.on_fail.call_params=discard", "judge.structured_output=false")
+        )
+        assert not any("response_format" in r.body for r in server.log)
+    assert report["judge"]["drop_reasons"] == {"judge:call_params": 3}
+    assert report["judge"]["accepted_at_round"] == {"1": 10}
