@@ -25,7 +25,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .client import ChatClient
-from .config import Config
+from .config import Config, ConfigError
 from .export import RL_SCHEMA, SFT_SCHEMA, rl_rows, sft_rows, write_parquet
 from .generate import generate_for_sample
 from .journal import Journal
@@ -64,6 +64,8 @@ def _samples(cfg: Config) -> dict[str, Sample]:
 
 # ----- read -----
 def run_read(cfg: Config) -> dict:
+    if not cfg.inputs:
+        raise ConfigError("inputs: no input files configured (e.g. inputs=[{path: rows.json, format: xlam}])")
     Path(cfg.work_dir).mkdir(parents=True, exist_ok=True)
     samples: list[Sample] = []
     quarantine: list[dict] = []

@@ -486,3 +486,10 @@ def test_verdict_parser_never_crashes(text):
     except VerdictError:
         return
     assert isinstance(passed, bool) and isinstance(reason, str)
+
+
+def test_read_without_inputs_names_the_key(tmp_path):
+    from funrl.data_prep.pipeline import run_read
+
+    with pytest.raises(ConfigError, match="inputs: no input files configured"):
+        run_read(load_config(None, [f"work_dir={tmp_path}"]))
