@@ -200,9 +200,8 @@ def run_judge(cfg: Config) -> dict:
         per_sample = await _pool(items, fn, _workers(cfg), "stage 1 judge", cfg, [generator, judge])
         outcomes = [o for out in per_sample for o in out]
         judged = [o for o in outcomes if isinstance(o, Judged)]
-        drops = [
-            o for o in outcomes if isinstance(o, Drop) and o.stage == "judge"
-        ]  # stage 0's are counted there
+        # Stage 0's failed requests are counted by stage 0; regenerations that fail are stage 1's.
+        drops = [o for o in outcomes if isinstance(o, Drop) and o.stage == "judge"]
         write_jsonl(_path(cfg, "judged.jsonl"), judged)
         write_jsonl(_path(cfg, "judge.drops.jsonl"), drops)
         return {
