@@ -31,7 +31,7 @@ from .generate import generate_for_sample
 from .journal import Journal
 from .judge import judge_sample
 from .readers import read_input
-from .records import Candidate, Drop, Judged, Sample, read_jsonl, write_jsonl
+from .records import Candidate, Drop, Judged, Sample, read_jsonl, write_json, write_jsonl
 from .report import drop_counts, format_report, lengths
 from .validate import Validated, validate_many
 
@@ -54,7 +54,7 @@ def _need(cfg: Config, name: str, stage: str) -> Path:
 
 
 def _write_stats(cfg: Config, stage: str, stats: dict) -> dict:
-    _path(cfg, f"{stage}.stats.json").write_text(json.dumps(stats, indent=1, sort_keys=False))
+    write_json(_path(cfg, f"{stage}.stats.json"), stats)
     return stats
 
 
@@ -244,7 +244,7 @@ def run_export(cfg: Config) -> dict:
         if stats_path.is_file():
             report[stage] = json.loads(stats_path.read_text())
     report["lengths"] = lengths((v.answer for v in validated if v.status == "accepted"), cfg.output.tokenizer)
-    _path(cfg, "report.json").write_text(json.dumps(report, indent=1))
+    write_json(_path(cfg, "report.json"), report)
     return report
 
 

@@ -87,6 +87,14 @@ def write_jsonl(path: str | Path, rows: Iterable[object]) -> int:
     return n
 
 
+def write_json(path: str | Path, data: object) -> None:
+    """Atomic like write_jsonl: a killed run leaves the old file or the new one, never half of one."""
+    path = Path(path)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+
+
 def read_jsonl(path: str | Path, cls: type | None = None) -> Iterator:
     with Path(path).open(encoding="utf-8") as f:
         for line in f:
