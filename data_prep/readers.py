@@ -98,12 +98,31 @@ def _bfcl_category(entry_id: str) -> str:
 
 
 def _first_acceptable(values: object) -> tuple[bool, object]:
+    """(present, value): the first acceptable value that is not "" (may be omitted). BFCL writes the
+    answer for a dict parameter as a dict of acceptable-value lists, and a list of dicts likewise, so
+    those are descended into: the reference call must hold a value, not the lists of choices."""
     if not isinstance(values, list) or not values:
         raise RowError("bad_ground_truth", f"acceptable values {values!r} are not a non-empty list")
     for v in values:
         if v != "":
-            return True, v
+            return True, _concrete(v)
     return False, None
+
+
+def _concrete(value: object) -> object:
+    if isinstance(value, dict):
+        out = {}
+        for key, acceptable in value.items():
+            if isinstance(acceptable, list):
+                present, chosen = _first_acceptable(acceptable)
+                if present:
+                    out[key] = chosen
+            else:
+                out[key] = acceptable
+        return out
+    if isinstance(value, list):
+        return [_concrete(v) if isinstance(v, dict) else v for v in value]
+    return value
 
 
 def bfcl_entry_to_sample(entry: dict, answer: dict | None, source: str) -> Sample:

@@ -493,3 +493,51 @@ def test_read_without_inputs_names_the_key(tmp_path):
 
     with pytest.raises(ConfigError, match="inputs: no input files configured"):
         run_read(load_config(None, [f"work_dir={tmp_path}"]))
+
+
+def test_bfcl_dict_answers_become_concrete_reference_values():
+    """BFCL answers a dict parameter with a dict of acceptable-value lists; the reference call must hold
+    the values themselves (first acceptable, "" = omitted), and score 1.0 against the possible answer."""
+    from funrl.data_prep.readers import bfcl_entry_to_sample
+    from funrl.reward import check
+
+    fn = {
+        "name": "db.fetch",
+        "description": "",
+        "parameters": {
+            "type": "dict",
+            "properties": {
+                "table": {"type": "string"},
+                "conditions": {"type": "dict"},
+                "rows": {"type": "array", "items": {"type": "dict"}},
+            },
+            "required": ["table", "conditions"],
+        },
+    }
+    entry = {"id": "simple_python_1", "question": [[{"role": "user", "content": "Fetch."}]], "function": [fn]}
+    answer = {
+        "id": "simple_python_1",
+        "ground_truth": [
+            {
+                "db.fetch": {
+                    "table": ["students"],
+                    "conditions": [{"department": ["Science", "science"], "school": ["", "Bluebird HS"]}],
+                    "rows": [[{"k": ["a"], "v": [1, 2]}], ""],
+                }
+            }
+        ],
+    }
+    sample = bfcl_entry_to_sample(entry, answer, "bfcl")
+    assert sample.reference_calls == [
+        {
+            "db.fetch": {
+                "table": "students",
+                "conditions": {"department": "Science", "school": "Bluebird HS"},
+                "rows": [{"k": "a", "v": 1}],
+            }
+        }
+    ]
+    verdict = check(
+        sample.reference_calls, functions=[fn], possible_answer=answer["ground_truth"], category="simple"
+    )
+    assert verdict.valid, verdict
