@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,9 +43,8 @@ def parse(text: str, fmt: str = "auto", *, require_think: bool = False) -> list[
     return decode(text, fmt, require_think)[0]
 
 
-def _check(gt: GroundTruth, calls: list, fmt: str | None, trusted: bool = False) -> Result:
-    """``trusted``: the calls come from funrl's own decoders, which only ever build the right shape."""
-    if not trusted and not is_function_calling_format(calls):
+def _check(gt: GroundTruth, calls: list, fmt: str | None) -> Result:
+    if not is_function_calling_format(calls):
         return Result(
             False,
             "format_error:wrong_output_format",
@@ -71,18 +69,23 @@ def score_prepared(
 ) -> Result:
     """Score ``text`` against a prepared :class:`GroundTruth` (use this in a loop over a group of
     rollouts: the ground truth is validated and prepared once)."""
-    fmt = gt.fmt if fmt is None else fmt
-    require_think = gt.require_think if require_think is None else require_think
+    if fmt is None:
+        fmt = gt.fmt
+    if require_think is None:
+        require_think = gt.require_think
     try:
-        calls, used = decode(
-            text, fmt, require_think
-        )  # a bad fmt raises ValueError: configuration, not output
+        # a bad fmt raises ValueError (configuration, not model output): it propagates
+        calls, used = decode(text, fmt, require_think)
     except DecodeError as e:
         return Result(False, e.error_type, [str(e)])
     except RecursionError:
         return Result(False, "format_error:too_deep", ["values nest too deep"])
     try:
-        return _check(gt, calls, used, trusted=True)
+        try:
+            error_type, errors = ast_checker(gt, calls)  # decoders only build the shape BFCL checks for
+        except RecursionError:
+            return Result(False, "format_error:too_deep", ["values nest too deep to compare"], calls, used)
+        return Result(error_type is None, error_type, errors, calls, used)
     except GroundTruthError:
         raise
     except Exception as e:  # model output must never crash training; this is a bug -- say so loudly
@@ -143,21 +146,19 @@ def compute_score(
     numeric keys as per-sample metrics (``error_type`` is ``""`` when valid, so the column is always
     text). ``fmt`` and ``require_think`` in ``reward.reward_kwargs`` override the ground truth's own.
     Other keyword arguments verl passes are ignored."""
-    gt = load_ground_truth(ground_truth)
-    result = score_prepared(
-        gt, solution_str, fmt=kwargs.get("fmt"), require_think=kwargs.get("require_think")
+    gt = (
+        ground_truth_from_json(ground_truth) if type(ground_truth) is str else load_ground_truth(ground_truth)
     )
-    reward = float(result)
+    if kwargs:
+        result = score_prepared(
+            gt, solution_str, fmt=kwargs.get("fmt"), require_think=kwargs.get("require_think")
+        )
+    else:
+        result = score_prepared(gt, solution_str)
+    reward = 1.0 if result.valid else 0.0
     return {
         "score": reward,
         "acc": reward,
-        "format_ok": 1.0 if result.format_ok else 0.0,
+        "format_ok": 0.0 if result.calls is None else 1.0,
         "error_type": result.error_type or "",
     }
-
-
-def result_to_json(result: Result) -> str:
-    return json.dumps(
-        {"valid": result.valid, "error_type": result.error_type, "errors": result.errors, "fmt": result.fmt},
-        default=repr,
-    )
