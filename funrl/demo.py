@@ -28,8 +28,14 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-SFT_STEPS = 6
+SFT_STEPS = 300
 GRPO_STEPS = 3
+# the tiny model: big enough to learn the 13 SFT answers in SFT_STEPS steps (hidden 64 is not)
+HIDDEN_SIZE = 128
+NUM_LAYERS = 2
+# BPE vocabulary, trained on the bundled sample plus the demo's SFT messages (prompts ~280 tokens,
+# answers <= 94 instead of ~650 and <= 214 with the sample alone)
+VOCAB_SIZE = 1024
 
 
 def _stage(
@@ -67,6 +73,58 @@ def latest_hf_checkpoint(ckpt_dir: Path) -> Path:
     return steps[-1] / "huggingface"
 
 
+def message_texts(sft_parquet: Path) -> list[str]:
+    """Every message's content in an SFT parquet (``messages`` column): tokenizer training text."""
+    import pyarrow.parquet as pq
+
+    rows = pq.read_table(sft_parquet, columns=["messages"]).to_pylist()
+    return [message["content"] for row in rows for message in row["messages"]]
+
+
+def demo_model(directory: Path, sft_parquet: Path) -> Path:
+    """The demo's randomly initialised tiny Qwen2 and its tokenizer (trained on the sample and the SFT
+    messages) in ``directory``; returns it."""
+    from funrl.testing import tiny_qwen2
+
+    return tiny_qwen2(
+        directory,
+        hidden_size=HIDDEN_SIZE,
+        num_layers=NUM_LAYERS,
+        vocab_size=VOCAB_SIZE,
+        extra_texts=message_texts(sft_parquet),
+    )
+
+
+def sft_command(
+    model: Path, sft_parquet: Path, out_dir: Path, *, steps: int = SFT_STEPS, batch_size: int = 4
+) -> list[str]:
+    """The SRML SFT warm start on CPU (``python -m funrl.train +recipe=sft_srml hardware=cpu``): ``steps``
+    steps of 4 conversations at lr 3e-3 (cosine, no warm-up), a Hugging Face checkpoint in
+    ``out_dir/global_step_<steps>/huggingface``. Enough steps (~300) make the tiny model reproduce most
+    SFT answers when sampled at temperature 1, so GRPO groups get both rewards."""
+    return [
+        sys.executable,
+        "-m",
+        "funrl.train",
+        "+recipe=sft_srml",
+        "hardware=cpu",
+        f"model.path={model}",
+        f"data.train_files={sft_parquet}",
+        f"data.train_batch_size={batch_size}",
+        "data.use_dynamic_bsz=false",
+        f"data.micro_batch_size_per_gpu={batch_size}",
+        "data.max_length=2048",
+        f"trainer.total_training_steps={steps}",
+        "trainer.total_epochs=1000",  # a few batches per epoch: the step count decides
+        "trainer.save_freq=-1",  # verl always saves after the last step
+        "trainer.resume_mode=disable",
+        "trainer.logger=[console]",
+        "optim.lr=3e-3",
+        "optim.lr_warmup_steps_ratio=0",
+        f"trainer.default_local_dir={out_dir}",
+    ]
+
+
 def rollouts_to_score_file(rollout_jsonl: Path, out: Path) -> int:
     """verl's rollout dump (``{output, gts, ...}`` per line) -> ``funrl.reward score`` input; line count."""
     lines = 0
@@ -94,32 +152,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     data = out / "data"
     _stage("data_prep", [py, "-m", "funrl.data_prep", "demo", "--out", str(data)], out=out)
 
-    from funrl.testing import tiny_qwen2
-
-    base = tiny_qwen2(out / "base_model")
+    base = demo_model(out / "base_model", data / "sft.parquet")
     print(f"[funrl.demo] tiny Qwen2 + tokenizer: {base}", flush=True)
 
     sft_dir = out / "sft"
-    sft = [
-        py,
-        "-m",
-        "funrl.train",
-        "+recipe=sft_srml",
-        "hardware=cpu",
-        f"model.path={base}",
-        f"data.train_files={data / 'sft.parquet'}",
-        "data.train_batch_size=4",
-        "data.use_dynamic_bsz=false",
-        "data.micro_batch_size_per_gpu=4",
-        "data.max_length=2048",
-        f"trainer.total_training_steps={args.sft_steps}",
-        "trainer.save_freq=-1",  # verl always saves after the last step
-        "trainer.resume_mode=disable",
-        "trainer.logger=[console]",
-        "optim.lr=1e-3",
-        "optim.lr_warmup_steps_ratio=0",
-        f"trainer.default_local_dir={sft_dir}",
-    ]
+    sft = sft_command(base, data / "sft.parquet", sft_dir, steps=args.sft_steps)
     _stage("sft", sft, out=out, cwd=out, env=_run_env(OMP_NUM_THREADS="1"))
     sft_model = latest_hf_checkpoint(sft_dir)
 

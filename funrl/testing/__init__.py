@@ -18,6 +18,7 @@ only when called.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
@@ -51,12 +52,15 @@ def _training_corpus() -> list[str]:
     return texts
 
 
-def tiny_tokenizer(directory: str | Path, *, vocab_size: int = 512):
+def tiny_tokenizer(directory: str | Path, *, vocab_size: int = 512, extra_texts: Sequence[str] = ()):
     """Build, save to ``directory`` and return a byte-level BPE ``PreTrainedTokenizerFast``.
 
     Args:
         directory: where ``tokenizer.json`` and its config are written (created if missing).
-        vocab_size: BPE vocabulary size including the 256 byte tokens and the 3 special tokens.
+        vocab_size: BPE vocabulary size including the 256 byte tokens and the 3 special tokens (an upper
+            bound: the merges stop when the corpus has no more pairs; the bundled sample alone gives 550).
+        extra_texts: more training text besides the bundled sample, e.g. the messages of the data a demo
+            trains on (its prompts and answers then take fewer tokens).
     """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
@@ -74,7 +78,7 @@ def tiny_tokenizer(directory: str | Path, *, vocab_size: int = 512):
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tok.train_from_iterator(_training_corpus(), trainer=trainer)
+    tok.train_from_iterator(_training_corpus() + list(extra_texts), trainer=trainer)
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok,
         eos_token="<|im_end|>",
@@ -93,16 +97,18 @@ def tiny_qwen2(
     num_layers: int = 2,
     vocab_size: int = 512,
     seed: int = 0,
+    extra_texts: Sequence[str] = (),
 ) -> Path:
     """Build a tiny randomly initialised Qwen2 model and its tokenizer in ``directory``; return the path.
 
     The directory can be given to verl as ``model.path`` or loaded with ``from_pretrained``.
+    ``extra_texts``: more tokenizer training text (``tiny_tokenizer``).
     """
     import torch
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
     directory = Path(directory)
-    tokenizer = tiny_tokenizer(directory, vocab_size=vocab_size)
+    tokenizer = tiny_tokenizer(directory, vocab_size=vocab_size, extra_texts=extra_texts)
     config = Qwen2Config(
         vocab_size=len(tokenizer),
         hidden_size=hidden_size,
