@@ -3,18 +3,24 @@
     python -m funrl.demo --out /tmp/funrl_demo
 
 1. data prep on the bundled sample with the scripted loopback judge (``python -m funrl.data_prep demo``);
-2. a tiny randomly initialised Qwen2 with a locally built tokenizer (``funrl.testing.tiny_qwen2``; nothing
-   is downloaded);
-3. a few SRML SFT steps on the SFT parquet (``python -m funrl.train +recipe=sft_srml hardware=cpu``);
-4. a few entropy-GRPO steps from that checkpoint through verl's real PPO trainer with the ``funrl_hf``
-   CPU rollout engine (``python -m funrl.train +recipe=grpo_entropy_cpu``), W&B offline;
+2. a tiny randomly initialised Qwen2 (2 layers, hidden 128, 0.4 M parameters) with a BPE tokenizer built
+   locally on the bundled sample and the SFT messages (``funrl.testing.tiny_qwen2``; nothing is
+   downloaded);
+3. 300 SRML SFT steps on the SFT parquet (``python -m funrl.train +recipe=sft_srml hardware=cpu``), the
+   warm start: the model learns to answer the data's prompts in their format,
+   ``<think>...</think><answer>[calls]</answer>``;
+4. 3 entropy-GRPO steps from that checkpoint through verl's real PPO trainer with the ``funrl_hf``
+   CPU rollout engine (``python -m funrl.train +recipe=grpo_entropy_cpu``), W&B offline. Sampled at
+   temperature 1, the warm-started model gets some answers right (reward 1) and some wrong (0) for the
+   same prompt, so GRPO's advantages are non-zero and the CoT entropy bonus is added to them;
 5. the curves PNG (``python -m funrl.curves``) and the reward's report on the last step's rollouts
    (``python -m funrl.reward score``).
 
 Each stage is the real command, run as a subprocess with its output in ``<out>/logs/<stage>.log``; the
-demo prints where the logs, checkpoints and curves are. The model learns nothing useful at this size:
-the point is that every stage runs, end to end, on the code a GPU cluster runs. Exit status 0 on
-success, 1 with the failing stage's log tail otherwise.
+demo prints where the logs, checkpoints and curves are, and per GRPO step the reward and the entropy
+bonus's statistics. The model only memorises the 13 SFT answers: the point is that every stage runs, end
+to end, on the code a GPU cluster runs, with the bonus acting. Exit status 0 on success, 1 with the
+failing stage's log tail otherwise.
 """
 
 from __future__ import annotations
@@ -195,6 +201,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"[funrl.demo] GRPO step {row['step']}: reward {m.get('critic/score/mean', float('nan')):.3f}, "
             f"entropy {m.get('actor/entropy', float('nan')):.3f}, "
             f"CoT entropy {m.get('funrl/cot_entropy_mean', float('nan')):.3f}, "
+            f"CoT tokens {m.get('funrl/cot_tokens_mean', float('nan')):.1f}, "
+            f"entropy bonus {m.get('funrl/entropy_bonus_mean', float('nan')):.4f}, "
+            f"adv_changed_token_frac {m.get('funrl/adv_changed_token_frac', float('nan')):.3f}, "
+            f"all_equal_group_frac {m.get('funrl/all_equal_group_frac', float('nan')):.2f}, "
             f"rollout_corr/kl {m.get('rollout_corr/kl', float('nan')):.2e}, "
             f"step {m.get('timing_s/step', float('nan')):.1f} s",
             flush=True,
