@@ -9,6 +9,8 @@ Nothing is downloaded. ::
 - ``tiny_tokenizer(dir)``: a byte-level BPE tokenizer (the same family as Qwen's) trained on the bundled
   SFT sample, with Qwen2.5's ChatML chat template (``<|im_start|>role\\n...<|im_end|>\\n``, default system
   prompt). ``<think>`` is ordinary text, as in Qwen2.5-Coder, so the tags may be split across tokens.
+  ``extra_texts=`` adds training text (``funrl.demo`` adds its SFT messages, so its prompts take fewer
+  tokens).
 - ``tiny_qwen2(dir)``: the tokenizer plus a randomly initialised ``Qwen2ForCausalLM`` (2 layers, hidden
   64; about 0.1 M parameters) saved next to it.
 
