@@ -1,4 +1,4 @@
-"""Constant arithmetic without ``eval``: what BFCL computes with ``eval(ast.unparse(node))``, bounded.
+"""Constant arithmetic without ``eval``: what BFCL computes by running ``eval`` on ``ast.unparse(node)``, bounded.
 
 BFCL evaluates any ``BinOp`` in a call argument with Python's ``eval``, which runs arbitrary code from
 model output. Here only constant expressions are evaluated (numbers, strings, bytes, booleans, None,
