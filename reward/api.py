@@ -43,7 +43,17 @@ def parse(text: str, fmt: str = "auto", *, require_think: bool = False) -> list[
     return decode(text, fmt, require_think)[0]
 
 
+def _verdict(gt: GroundTruth, calls: list, fmt: str | None) -> Result:
+    """BFCL's checker on calls already in its decoded shape."""
+    try:
+        error_type, errors = ast_checker(gt, calls)
+    except RecursionError:
+        return Result(False, "format_error:too_deep", ["values nest too deep to compare"], calls, fmt)
+    return Result(error_type is None, error_type, errors, calls, fmt)
+
+
 def _check(gt: GroundTruth, calls: list, fmt: str | None) -> Result:
+    """Calls from a caller (not from our decoders): check their shape first, as BFCL's runner does."""
     if not is_function_calling_format(calls):
         return Result(
             False,
@@ -52,11 +62,7 @@ def _check(gt: GroundTruth, calls: list, fmt: str | None) -> Result:
             None,
             fmt,
         )
-    try:
-        error_type, errors = ast_checker(gt, calls)
-    except RecursionError:
-        return Result(False, "format_error:too_deep", ["values nest too deep to compare"], calls, fmt)
-    return Result(error_type is None, error_type, errors, calls, fmt)
+    return _verdict(gt, calls, fmt)
 
 
 def check(calls: list, *, functions: list, possible_answer: list, category: str) -> Result:
@@ -81,11 +87,7 @@ def score_prepared(
     except RecursionError:
         return Result(False, "format_error:too_deep", ["values nest too deep"])
     try:
-        try:
-            error_type, errors = ast_checker(gt, calls)  # decoders only build the shape BFCL checks for
-        except RecursionError:
-            return Result(False, "format_error:too_deep", ["values nest too deep to compare"], calls, used)
-        return Result(error_type is None, error_type, errors, calls, used)
+        return _verdict(gt, calls, used)  # our decoders only build the shape BFCL checks for
     except GroundTruthError:
         raise
     except Exception as e:  # model output must never crash training; this is a bug -- say so loudly
