@@ -20,7 +20,7 @@ Why the trainer route and not the actor-loss route (both in ../shared/design/VER
   every worker.
 - Everything runs in the driver (the task-runner actor): no worker-side code, no extra forward pass.
 
-What it needs from verl 0.9.1 (``tests/test_verl_advantage_hook.py`` fails when any of it moves):
+What it needs from verl 0.9.1 (``tests/rl/test_trainer_hook.py`` fails when any of it moves):
 ``PPOTrainerSync`` and the trainer registry name ``"sync"``; ``_compute_old_log_prob`` writing the field
 ``entropy`` (response-aligned, nested) next to ``responses`` and ``response_mask`` in the TransferQueue;
 ``_compute_advantage`` fetching rows by ``batch.keys`` in order and calling the registered estimator

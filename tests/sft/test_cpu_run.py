@@ -116,4 +116,4 @@ def test_token_share_is_verl_sft_step_for_step(workdir):
 
 
 # The shipped recipe itself runs on CPU through `python -m funrl.train +recipe=sft_srml hardware=cpu`
-# in tests/test_train_wandb.py.
+# in tests/train/test_wandb.py.

@@ -275,7 +275,7 @@ def test_every_real_bfcl_entry_reads_and_its_gold_scores_as_bfcl_says(tmp_path):
     """All 2,351 entries of BFCL's 8 Python AST categories (functions + possible answers from the golden
     set; our own question text) go through the eval's loader, prompt and scoring; each gold answer (JSON
     rendering, in a <tool_call> block) gets the verdict BFCL's own checker gave it."""
-    golden = Path(__file__).parent / "data" / "bfcl"
+    golden = Path(__file__).parents[1] / "data" / "bfcl"
     with gzip.open(golden / "entries.jsonl.gz", "rt") as f:
         entries = [json.loads(line) for line in f]
     with gzip.open(golden / "verdicts.jsonl.gz", "rt") as f:
