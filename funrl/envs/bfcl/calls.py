@@ -1,0 +1,196 @@
+"""Parse one executable call string (``mkdir(dir_name='temp')``) into a method name and arguments.
+
+BFCL runs each call string through ``eval`` after a regex has prefixed every API method name with its
+instance's global name. Here the string is parsed with :mod:`ast` and nothing is evaluated: only
+constants and constant arithmetic become argument values (through :func:`funrl.reward.safe_arith.evaluate`,
+which has Python's semantics and size bounds). What ``eval`` would do is reproduced where it is safe:
+
+* positional arguments are kept (BFCL's ground truth uses them and they execute);
+* a name that is not defined gives ``name 'x' is not defined``, a repeated keyword
+  ``keyword argument repeated: a (<string>, line 1)``, a syntax error Python's own message -- the texts
+  ``eval`` would raise;
+* BFCL's block-list (``exit``, ``kill``, ...) gives ``Function call exit is not allowed.``;
+* with ``mangle`` set, string literals get BFCL's method-name prefixing (``'ls(x)'`` becomes
+  ``'<instance>.ls(x)'``), which changes argument values exactly as BFCL's regex does.
+
+Everything else -- nested calls, attribute access, builtins, lambdas, comprehensions, ``__import__``,
+unpacking, subscripts -- is refused with a :class:`CallError` saying why. Bounds: the call text is at
+most :data:`funrl.reward.MAX_CALL_CHARS` characters, values nest at most :data:`funrl.reward.MAX_NESTING`
+deep, and all argument values of one call together hold at most :data:`MAX_ARG_ITEMS` items/characters.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from funrl.reward import MAX_CALL_CHARS, MAX_NESTING
+from funrl.reward.safe_arith import UnsafeExpression, evaluate
+
+#: Items and characters all argument values of one call may hold together (nested items counted).
+MAX_ARG_ITEMS = 1 << 18
+
+# BFCL's executor refuses these outermost function names (multi_turn_utils.execute_multi_turn_func_call).
+BLOCKED_NAMES = frozenset({"kill", "exit", "quit", "remove", "unlink", "popen", "Popen", "run"})
+# Names that BFCL's eval would resolve (builtins and its module's globals): funrl refuses them.
+_EVAL_VISIBLE = frozenset(dir(builtins)) | frozenset(
+    {"copy", "importlib", "inspect", "json", "re", "CLASS_FILE_PATH_MAPPING", "STATELESS_CLASSES"}
+    | {"execute_multi_turn_func_call", "is_empty_execute_response", "_process_method_calls"}
+)
+# BFCL's method-name regex (multi_turn_utils._process_method_calls).
+_METHOD_RE = re.compile(r"\b([a-zA-Z_]\w*)\s*(?=\()")
+_CONTAINERS = (ast.List, ast.Tuple, ast.Set, ast.Dict, ast.BinOp, ast.UnaryOp)
+
+
+class CallError(Exception):
+    """The call is not executed; ``str(error)`` is the text after ``Error during execution: ``."""
+
+
+def blocked_name(source: str) -> str | None:
+    """BFCL's block-list check, verbatim: the text before the first ``(``, after its first ``.``."""
+    head = source.split("(")[0] if "(" in source else source
+    if "." in head:
+        head = head.split(".")[1]
+    return head if head in BLOCKED_NAMES else None
+
+
+def mangle(source: str, prefixes: Mapping[str, str]) -> str:
+    """BFCL's ``_process_method_calls``: prefix ``<instance>.`` to every method name followed by ``(``,
+    string literals included."""
+    return _METHOD_RE.sub(lambda m: f"{prefixes[m[1]]}.{m[1]}" if m[1] in prefixes else m[1], source)
+
+
+def parse_call(
+    source: str, methods: Mapping[str, object], prefixes: Mapping[str, str] | None = None
+) -> tuple[str, list, dict]:
+    """Parse one call string into ``(method_name, args, kwargs)``; raises :class:`CallError`.
+
+    ``methods`` are the names that can be called (the entry's API methods); ``prefixes`` (method name ->
+    BFCL instance name) turns on BFCL's string mangling.
+    """
+    if not isinstance(source, str):
+        raise CallError(f"a call must be a string, got {type(source).__name__}")
+    if len(source) > MAX_CALL_CHARS:
+        raise CallError(f"call text exceeds {MAX_CALL_CHARS} characters; not executed")
+    blocked = blocked_name(source)
+    if blocked is not None:
+        raise CallError(f"Function call {blocked} is not allowed.")
+    text = mangle(source, prefixes) if prefixes else source
+    try:
+        tree = ast.parse(text.lstrip(" \t"), "<string>", "eval")
+    except Exception as e:  # SyntaxError, ValueError (huge int literal), MemoryError, RecursionError
+        raise CallError(str(e)) from None
+    if len(text) > MAX_NESTING:
+        _check_depth(tree.body)
+    node = tree.body
+    if not isinstance(node, ast.Call):
+        raise CallError(f"not a function call ({type(node).__name__}); only API calls are executed")
+    name = _method_name(node.func, methods, prefixes)
+    seen: set[str] = set()
+    for kw in node.keywords:
+        if kw.arg is None:
+            raise CallError("argument unpacking (**) is not executed")
+        if kw.arg in seen:
+            raise CallError(f"keyword argument repeated: {kw.arg} (<string>, line {kw.lineno})")
+        seen.add(kw.arg)
+    budget = [MAX_ARG_ITEMS]
+    args = []
+    for arg in node.args:
+        if isinstance(arg, ast.Starred):
+            raise CallError("argument unpacking (*) is not executed")
+        args.append(_value(arg, budget))
+    kwargs = {kw.arg: _value(kw.value, budget) for kw in node.keywords}
+    return name, args, kwargs
+
+
+def _method_name(func: ast.expr, methods: Mapping[str, object], prefixes: Mapping[str, str] | None) -> str:
+    if isinstance(func, ast.Name):
+        if func.id in methods and not prefixes:
+            return func.id
+        _refuse_name(func.id)
+    if (
+        prefixes
+        and isinstance(func, ast.Attribute)
+        and isinstance(func.value, ast.Name)
+        and func.attr in methods
+        and prefixes.get(func.attr) == func.value.id
+    ):
+        return func.attr
+    raise CallError(
+        f"{ast.unparse(func)[:80]!r} is not a function of this entry; attribute calls are not executed"
+    )
+
+
+def _refuse_name(name: str) -> None:
+    if name in _EVAL_VISIBLE:
+        raise CallError(f"{name!r} is not an API function of this entry; funrl never evaluates it")
+    raise CallError(f"name '{name}' is not defined")
+
+
+def _value(node: ast.expr, budget: list[int]) -> Any:
+    """A constant argument value; anything that would run code is refused."""
+    if isinstance(node, ast.Constant):
+        value = node.value
+    elif isinstance(node, _CONTAINERS):
+        try:
+            value = evaluate(node)
+        except UnsafeExpression as e:
+            _diagnose(node)
+            raise CallError(f"argument not evaluated: {e}") from None
+        except Exception as e:  # what Python raises itself: 1/0, unhashable set items, ...
+            raise CallError(str(e)) from None
+    else:
+        _diagnose(node)
+        raise CallError(f"{type(node).__name__} arguments are not evaluated; only constants are")
+    budget[0] -= size(value, budget[0] + 1)
+    if budget[0] < 0:
+        raise CallError(f"arguments exceed {MAX_ARG_ITEMS} items; not executed")
+    return value
+
+
+def _diagnose(node: ast.expr) -> None:
+    """Say why a non-constant argument is refused, with eval's message for an undefined name."""
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Call):
+            raise CallError(
+                f"nested call {ast.unparse(sub.func)[:80]!r} is not executed; arguments must be constants"
+            )
+        if isinstance(sub, ast.Name):
+            _refuse_name(sub.id)
+        if isinstance(sub, ast.Attribute):
+            raise CallError("attribute access is not evaluated; arguments must be constants")
+
+
+def _check_depth(root: ast.AST) -> None:
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise CallError(f"values nest deeper than {MAX_NESTING}; not executed")
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+
+
+def size(x: object, budget: int) -> int:
+    """Items and characters in ``x``, nested containers counted (shared references each time), counting
+    stops past ``budget``."""
+    if isinstance(x, (str, bytes)):
+        return len(x)
+    if isinstance(x, dict):
+        total = len(x)
+        for k, v in x.items():
+            if total > budget:
+                break
+            total += size(k, budget - total) + size(v, budget - total)
+        return total
+    if isinstance(x, (list, tuple, set, frozenset)):
+        total = len(x)
+        for item in x:
+            if total > budget:
+                break
+            if not isinstance(item, (int, float, bool)) and item is not None:
+                total += size(item, budget - total)
+        return total
+    return 1

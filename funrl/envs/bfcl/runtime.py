@@ -1,0 +1,157 @@
+"""One instance set (the API objects of one entry for one side: model or ground truth) and the
+executor that runs call strings on it, mirroring BFCL's ``execute_multi_turn_func_call``.
+
+Per call, as BFCL: block-list check, then the call, then the result formatted (a ``str`` as is, a
+``dict`` through ``json.dumps`` -- or ``str`` where that fails --, anything else through ``str``), and
+any exception becomes ``"Error during execution: <message>"``. Unlike BFCL: the call is parsed, never
+evaluated (:mod:`.calls`); method dispatch is ``getattr(instance, name)(*args, **kwargs)``; arguments
+that would drive a method into unbounded time or memory are refused (:data:`ARG_GUARDS`); a result over
+:data:`MAX_RESULT_ITEMS` items is not formatted; MathAPI's process-wide precision settings are restored
+after each call.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from . import backend
+from .calls import CallError, parse_call, size
+
+ERROR_PREFIX = "Error during execution: "
+#: A result holding more items/characters than this (nested, shared references counted each time) is
+#: not formatted: ``Error during execution: result too large ...``.
+MAX_RESULT_ITEMS = 1 << 22
+#: Decimal digits MathAPI.logarithm / square_root may be asked for.
+MAX_PRECISION = 10_000
+#: |decimal_places| MathAPI.round_number may be asked for (int rounding computes 10**n).
+MAX_ROUND_DIGITS = 10_000
+_MAX_POW_BITS = 1 << 16
+
+
+def _number_arg(args: list, kwargs: dict, index: int, name: str) -> Any:
+    if name in kwargs:
+        return kwargs[name]
+    return args[index] if len(args) > index else None
+
+
+def _guard_precision(args: list, kwargs: dict) -> str | None:
+    p = _number_arg(args, kwargs, 2, "precision")
+    if isinstance(p, (int, float)) and abs(p) > MAX_PRECISION:
+        return f"precision above {MAX_PRECISION} digits is refused by funrl"
+    return None
+
+
+def _guard_sqrt_precision(args: list, kwargs: dict) -> str | None:
+    p = _number_arg(args, kwargs, 1, "precision")
+    if isinstance(p, (int, float)) and abs(p) > MAX_PRECISION:
+        return f"precision above {MAX_PRECISION} digits is refused by funrl"
+    return None
+
+
+def _guard_power(args: list, kwargs: dict) -> str | None:
+    base, exponent = _number_arg(args, kwargs, 0, "base"), _number_arg(args, kwargs, 1, "exponent")
+    if isinstance(base, int) and isinstance(exponent, int) and exponent > 0 and abs(base) > 1:
+        if exponent * max(1, base.bit_length() - 1) > _MAX_POW_BITS:
+            return f"power over {_MAX_POW_BITS} bits is refused by funrl"
+    return None
+
+
+def _guard_round(args: list, kwargs: dict) -> str | None:
+    d = _number_arg(args, kwargs, 1, "decimal_places")
+    if isinstance(d, int) and abs(d) > MAX_ROUND_DIGITS:
+        return f"|decimal_places| above {MAX_ROUND_DIGITS} is refused by funrl"
+    return None
+
+
+#: (class, method) -> check of the arguments; a returned string refuses the call with that reason.
+ARG_GUARDS: dict[tuple[str, str], Callable[[list, dict], str | None]] = {
+    ("MathAPI", "logarithm"): _guard_precision,
+    ("MathAPI", "square_root"): _guard_sqrt_precision,
+    ("MathAPI", "power"): _guard_power,
+    ("MathAPI", "round_number"): _guard_round,
+}
+
+
+def format_result(result: Any) -> str:
+    """BFCL's formatting of a return value, verbatim in behaviour."""
+    if type(result) is str:
+        return result
+    if type(result) is dict:
+        try:
+            return json.dumps(result)
+        except Exception:
+            return str(result)
+    return str(result)
+
+
+def instance_name(model_name: str, entry_id: str, class_name: str) -> str:
+    """The global name BFCL gives an instance (``{model}_{id}_{class}_instance``, ``-./:`` -> ``_``)."""
+    return re.sub(r"[-./:]", "_", f"{model_name}_{entry_id}_{class_name}_instance")
+
+
+class InstanceSet:
+    """The API instances of one entry for one side, created as BFCL creates them.
+
+    ``model_name`` only matters with ``mangle``: BFCL's string mangling writes
+    ``{model_name}_eval_{id}_{class}_instance`` (model side) or ``{model_name}_ground_truth_eval_...``
+    (ground truth) into string arguments.
+    """
+
+    def __init__(
+        self,
+        entry_id: str,
+        involved_classes: Iterable[str],
+        initial_config: dict,
+        *,
+        long_context: bool,
+        process: backend.ProcessState,
+        mangle_as: str | None = None,
+    ) -> None:
+        self.process = process
+        self.instances: dict[str, Any] = {}
+        self.methods: dict[str, tuple[Any, backend.MethodSpec]] = {}
+        self.prefixes: dict[str, str] | None = {} if mangle_as is not None else None
+        for class_name in involved_classes:
+            instance = backend.new_instance(class_name, initial_config, long_context, process)
+            self.instances[class_name] = instance
+            # As BFCL: a later class's method of the same name wins.
+            for name, spec in backend.method_specs(class_name).items():
+                self.methods[name] = (instance, spec)
+                if self.prefixes is not None:
+                    self.prefixes[name] = instance_name(mangle_as, entry_id, class_name)
+        self.calls = 0
+
+    def execute(self, calls: Iterable[str], allowed: Callable[[str], bool] | None = None) -> list[str]:
+        """Run call strings in order; one result string per call. Never raises for bad calls."""
+        return [self.execute_one(call, allowed) for call in calls]
+
+    def execute_one(self, call: str, allowed: Callable[[str], bool] | None = None) -> str:
+        """Run one call string; ``allowed`` (strict mode) may refuse a method by name."""
+        self.calls += 1
+        try:
+            name, args, kwargs = parse_call(call, self.methods, self.prefixes)
+        except CallError as e:
+            return ERROR_PREFIX + str(e)
+        if allowed is not None and not allowed(name):
+            return f"{ERROR_PREFIX}function {name!r} is not available at this turn"
+        instance, spec = self.methods[name]
+        guard = ARG_GUARDS.get((spec.class_name, name))
+        reason = guard(args, kwargs) if guard is not None else None
+        if reason is not None:
+            return ERROR_PREFIX + reason
+        if spec.mutable_defaults:
+            bound = set(spec.params[: len(args)]) | kwargs.keys()
+            for param in spec.mutable_defaults:
+                if param not in bound:
+                    kwargs[param] = self.process.default(spec, param)
+        with backend.NumericContext():
+            try:
+                result = getattr(instance, name)(*args, **kwargs)
+                if size(result, MAX_RESULT_ITEMS) > MAX_RESULT_ITEMS:
+                    return f"{ERROR_PREFIX}result too large (over {MAX_RESULT_ITEMS} items); not formatted"
+                return format_result(result)
+            except Exception as e:
+                return ERROR_PREFIX + str(e)
