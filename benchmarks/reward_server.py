@@ -372,7 +372,7 @@ def main() -> None:
 
 def print_tables(rows: list, summaries: list) -> None:
     print(
-        f"{'transport':<10}{'endpoint':<12}{'batch':>6}{'samples/s':>11}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}  check"
+        f"{'transport':<12}{'endpoint':<12}{'batch':>6}{'samples/s':>11}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}  check"
     )
     for r in rows:
         check = (
@@ -381,7 +381,7 @@ def print_tables(rows: list, summaries: list) -> None:
             else (f"{r['mismatches']} MISMATCHES, {r['errors']} errors {r['first_error'] or ''}")
         )
         print(
-            f"{r['transport']:<10}{r['endpoint']:<12}{r['batch']:>6}{r['samples_per_s']:>11,.0f}"
+            f"{r['transport']:<12}{r['endpoint']:<12}{r['batch']:>6}{r['samples_per_s']:>11,.0f}"
             f"{r['requests_per_s']:>9,.0f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}  {check}"
         )
     print()
