@@ -1,18 +1,23 @@
-"""Load test of ``python -m funrl.reward serve``: throughput and latency over real HTTP on loopback.
+"""Load test of the reward server over real HTTP on loopback: the standard-library transport side by side
+with the same protocol functions behind starlette + uvicorn (``asgi``: scoring in the thread pool;
+``asgi-inline``: scoring on the event loop).
 
 Samples: --samples candidates drawn (seeded) from the golden BFCL set in tests/data/bfcl (gold answers and
 mutations of all 2,351 entries of BFCL's 8 Python AST categories, python and JSON renderings), each with
 its ground truth as the JSON string data preparation writes. Every verdict that comes back is compared
 with the official checker's verdict recorded there (a mismatch is reported: the figures would not count).
 
-The server runs as its own process (``--workers`` forked workers); --clients client processes with
+Each transport runs as its own process tree (--workers workers); --clients client processes with
 --threads threads each send batches of --batch samples on keep-alive connections, to /score (FunRL's
 batch endpoint) or /get_reward (OpenRLHF's protocol: query = a chat prompt + the candidate + <|im_end|>).
 
-    python benchmarks/reward_server.py                      # both endpoints, batch 1 and 64
-    python benchmarks/reward_server.py --batch 256 --workers 4 --clients 8
+    python benchmarks/reward_server.py                              # 3 transports, batches 8 16 64
+    python benchmarks/reward_server.py --transport stdlib --batch 1 64 --no-probe
 
-Prints, per configuration: samples/s, requests/s, request latency p50 / p99 / max (ms).
+Prints, per configuration: samples/s, requests/s, request latency p50 / p99 (ms); per transport: cold
+start (exec to the first 200 on /health), RSS and PSS of all its processes idle and after the load, and a
+reliability probe (a request's latency while 64 clients trickle bodies, a 100,000-deep JSON body,
+600,000 trailing </s>, a SIGKILLed worker).
 """
 
 from __future__ import annotations

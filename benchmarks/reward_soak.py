@@ -37,6 +37,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 from benchmarks.reward_server import PROMPT, body_of, descendants, load_samples, rewards_of  # noqa: E402
 
 Log = list[tuple[str, object, float]]  # (kind, status or exception name, seconds)
+KILLED_AT = [float("inf")]  # time.perf_counter() of the SIGKILL
 
 
 def rss_mb(pid: int) -> float:
@@ -167,6 +168,8 @@ def slow_traffic(port: int, stop: threading.Event, log: Log, headers_only: bool)
                         s.sendall(b"X" if headers_only else body[i : i + 1])
         except OSError as e:
             status = type(e).__name__
+        if t0 < KILLED_AT[0] < time.perf_counter() and not isinstance(status, int):
+            status = f"{status} (open across the kill)"
         log.append(("slow-headers" if headers_only else "slow-body", status, time.perf_counter() - t0))
 
 
@@ -242,6 +245,7 @@ def main() -> None:
             t.start()
         time.sleep(args.seconds / 2)
         victim = min(descendants(proc.pid))
+        KILLED_AT[0] = time.perf_counter()
         os.kill(victim, signal.SIGKILL)
         print(f"SIGKILLed worker {victim} at {time.monotonic() - t0:.0f} s", flush=True)
         time.sleep(args.seconds / 2)
