@@ -53,6 +53,7 @@ _FUNC_DOC_FILES = {
     "VehicleControlAPI": "vehicle_control.json",
 }
 _MUTABLE = (list, dict, set)
+_ATOMS = frozenset({str, int, float, bool, type(None), complex, bytes})
 
 
 def data_dir() -> str:
@@ -177,15 +178,17 @@ def _detach_travel_extensions(instance: Any, process: ProcessState) -> None:
                 records[key] = process.extension(table, key)
 
 
-def _fast_copy(obj: Any) -> Any:
+def fast_copy(obj: Any) -> Any:
     """Deep copy of JSON-shaped data (what dataset entries hold); falls back to ``copy.deepcopy``."""
     t = type(obj)
-    if t is dict:
-        return {k: _fast_copy(v) for k, v in obj.items()}
-    if t is list:
-        return [_fast_copy(v) for v in obj]
-    if t in (str, int, float, bool) or obj is None:
+    if t in _ATOMS:
         return obj
+    if t is dict:
+        return {k: fast_copy(v) for k, v in obj.items()}
+    if t is list:
+        return [fast_copy(v) for v in obj]
+    if t is tuple:
+        return tuple(fast_copy(v) for v in obj)
     return copy.deepcopy(obj)
 
 
@@ -194,7 +197,7 @@ def new_instance(class_name: str, initial_config: dict, long_context: bool, proc
     -- ``_load_scenario(deepcopy(initial_config.get(cls, {})), long_context=...)``."""
     instance = api_class(class_name)()
     if class_name not in STATELESS_CLASSES:
-        config = _fast_copy(initial_config.get(class_name, {}))
+        config = fast_copy(initial_config.get(class_name, {}))
         instance._load_scenario(config, long_context=long_context)  # BFCL's own loader (no public API)
         if long_context and class_name == "TravelAPI":
             _detach_travel_extensions(instance, process)

@@ -65,8 +65,9 @@ def mangle(source: str, prefixes: Mapping[str, str]) -> str:
 
 def parse_call(
     source: str, methods: Mapping[str, object], prefixes: Mapping[str, str] | None = None
-) -> tuple[str, list, dict]:
-    """Parse one call string into ``(method_name, args, kwargs)``; raises :class:`CallError`.
+) -> tuple[str, list, dict, int]:
+    """Parse one call string into ``(method_name, args, kwargs, items)`` (``items``: the size of the
+    argument values); raises :class:`CallError`.
 
     ``methods`` are the names that can be called (the entry's API methods); ``prefixes`` (method name ->
     BFCL instance name) turns on BFCL's string mangling.
@@ -83,7 +84,7 @@ def parse_call(
         tree = ast.parse(text.lstrip(" \t"), "<string>", "eval")
     except Exception as e:  # SyntaxError, ValueError (huge int literal), MemoryError, RecursionError
         raise CallError(str(e)) from None
-    if len(text) > MAX_NESTING:
+    if sum(map(text.count, "([{+-*/%&|^~@<>")) > MAX_NESTING:
         _check_depth(tree.body)
     node = tree.body
     if not isinstance(node, ast.Call):
@@ -103,7 +104,7 @@ def parse_call(
             raise CallError("argument unpacking (*) is not executed")
         args.append(_value(arg, budget))
     kwargs = {kw.arg: _value(kw.value, budget) for kw in node.keywords}
-    return name, args, kwargs
+    return name, args, kwargs, MAX_ARG_ITEMS - budget[0]
 
 
 def _method_name(func: ast.expr, methods: Mapping[str, object], prefixes: Mapping[str, str] | None) -> str:

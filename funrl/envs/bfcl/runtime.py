@@ -12,8 +12,10 @@ after each call.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -29,6 +31,14 @@ MAX_PRECISION = 10_000
 #: |decimal_places| MathAPI.round_number may be asked for (int rounding computes 10**n).
 MAX_ROUND_DIGITS = 10_000
 _MAX_POW_BITS = 1 << 16
+#: Items/characters of argument values one instance set accepts over its life (a trajectory's inputs),
+#: which bounds the state an API can be driven to hold.
+MAX_TRAJECTORY_ARG_ITEMS = 1 << 22
+#: Results that can be much larger than the state's inputs (shared lists in many tweets, full paths)
+#: have their size checked before formatting.
+_SIZE_CHECKED = {"TwitterAPI", ("GorillaFileSystem", "find")}
+_PARSE_CACHE_MAX = 1 << 15
+_PARSE_CACHE_CHARS = 2000
 
 
 def _number_arg(args: list, kwargs: dict, index: int, name: str) -> Any:
@@ -87,9 +97,14 @@ def format_result(result: Any) -> str:
     return str(result)
 
 
+@functools.lru_cache(maxsize=4096)
 def instance_name(model_name: str, entry_id: str, class_name: str) -> str:
     """The global name BFCL gives an instance (``{model}_{id}_{class}_instance``, ``-./:`` -> ``_``)."""
     return re.sub(r"[-./:]", "_", f"{model_name}_{entry_id}_{class_name}_instance")
+
+
+# (call text, (mangle_as, entry id, classes)) -> parse result or CallError; values never handed out.
+_PARSE_CACHE: OrderedDict[tuple, Any] = OrderedDict()
 
 
 class InstanceSet:
@@ -123,6 +138,28 @@ class InstanceSet:
                 if self.prefixes is not None:
                     self.prefixes[name] = instance_name(mangle_as, entry_id, class_name)
         self.calls = 0
+        self.arg_items = 0
+        self._parse_key = (mangle_as, entry_id, tuple(self.instances))
+
+    def _parse(self, call: str) -> tuple[str, list, dict, int]:
+        """parse_call, memoised for short call strings (parsing is pure; values are copied per use, since
+        an API may keep an argument list in its state)."""
+        if type(call) is not str or len(call) > _PARSE_CACHE_CHARS:
+            return parse_call(call, self.methods, self.prefixes)
+        key = (call, self._parse_key)
+        hit = _PARSE_CACHE.get(key)
+        if hit is None:
+            try:
+                hit = parse_call(call, self.methods, self.prefixes)
+            except CallError as e:
+                hit = e
+            _PARSE_CACHE[key] = hit
+            if len(_PARSE_CACHE) > _PARSE_CACHE_MAX:
+                _PARSE_CACHE.popitem(last=False)
+        if isinstance(hit, CallError):
+            raise hit
+        name, args, kwargs, items = hit
+        return name, backend.fast_copy(args), backend.fast_copy(kwargs), items
 
     def execute(self, calls: Iterable[str], allowed: Callable[[str], bool] | None = None) -> list[str]:
         """Run call strings in order; one result string per call. Never raises for bad calls."""
@@ -132,9 +169,12 @@ class InstanceSet:
         """Run one call string; ``allowed`` (strict mode) may refuse a method by name."""
         self.calls += 1
         try:
-            name, args, kwargs = parse_call(call, self.methods, self.prefixes)
+            name, args, kwargs, items = self._parse(call)
         except CallError as e:
             return ERROR_PREFIX + str(e)
+        self.arg_items += items
+        if self.arg_items > MAX_TRAJECTORY_ARG_ITEMS:
+            return f"{ERROR_PREFIX}arguments of this trajectory exceed {MAX_TRAJECTORY_ARG_ITEMS} items; not executed"
         if allowed is not None and not allowed(name):
             return f"{ERROR_PREFIX}function {name!r} is not available at this turn"
         instance, spec = self.methods[name]
@@ -150,7 +190,8 @@ class InstanceSet:
         with backend.NumericContext():
             try:
                 result = getattr(instance, name)(*args, **kwargs)
-                if size(result, MAX_RESULT_ITEMS) > MAX_RESULT_ITEMS:
+                checked = spec.class_name in _SIZE_CHECKED or (spec.class_name, name) in _SIZE_CHECKED
+                if checked and size(result, MAX_RESULT_ITEMS) > MAX_RESULT_ITEMS:
                     return f"{ERROR_PREFIX}result too large (over {MAX_RESULT_ITEMS} items); not formatted"
                 return format_result(result)
             except Exception as e:
