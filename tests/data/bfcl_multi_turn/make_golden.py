@@ -5,7 +5,7 @@ pins clash with verl's), from the repository root:
 
     BFCL_PROJECT_ROOT=/tmp/bfclroot /path/to/bfcl-venv/bin/python tests/data/bfcl_multi_turn/make_golden.py
 
-It writes ``candidates.jsonl.gz`` next to itself (about 10 minutes on one core), one JSON object a line:
+It writes ``candidates.jsonl.gz`` next to itself (about 12 minutes on one core), one JSON object a line:
 ``{"id", "kind", "model_turns", "valid", "error_type"}``. ``model_turns`` is BFCL's decoded form, turns ->
 steps -> python-call strings: what each step's ``handler.decode_execute`` returns. ``valid`` is true/false
 (null where BFCL's code raised, with the exception's class name as ``error_type``); ``error_type`` is
@@ -74,6 +74,7 @@ MULTI_TURN_CLASSES = [
 ]
 CLASSES = {c: getattr(importlib.import_module(CLASS_FILE_PATH_MAPPING[c]), c) for c in MULTI_TURN_CLASSES}
 
+TWITTER_DEFAULT_STATE = importlib.import_module(CLASS_FILE_PATH_MAPPING["TwitterAPI"]).DEFAULT_STATE
 # Calls that change no state (getters), per class.
 READ_ONLY = {
     "GorillaFileSystem": ["ls()", "pwd()", "ls(a=True)"],
@@ -89,7 +90,11 @@ READ_ONLY = {
 STATEFUL = {
     "GorillaFileSystem": ["mkdir(dir_name='funrl_extra')", "touch(file_name='funrl_note.txt')"],
     "MathAPI": ["multiply(a=6, b=7)"],
-    "MessageAPI": ["add_contact(user_name='Funrl Tester')", "message_login(user_id='USR002')"],
+    "MessageAPI": [
+        "add_contact(user_name='Funrl Tester')",
+        "message_login(user_id='USR002')",
+        "send_message(receiver_id='USR002', message='extra message')",
+    ],
     "TwitterAPI": [
         "post_tweet(content='extra tweet from funrl')",
         "follow_user(username_to_follow='funrl_bot')",
@@ -312,6 +317,32 @@ def add_unknown_kwarg(call: str) -> str:
     return render(node)
 
 
+def same_param_twice(call: str) -> str | None:
+    """Give the first keyword argument positionally too (BFCL: TypeError, multiple values)."""
+    node = parse(call)
+    if node.args or not node.keywords:
+        return None
+    node.args = [node.keywords[0].value]
+    return render(node)
+
+
+def extra_positional(call: str, classes: list) -> str:
+    node = parse(call)
+    node.args = node.args + [ast.Constant(7)] * (len(params_of(node.func.id, classes)) + 1 - len(node.args))
+    node.keywords = []
+    return render(node)
+
+
+def drop_required(call: str, classes: list) -> str | None:
+    node = parse(call)
+    required = {p.name for p in params_of(node.func.id, classes) if p.default is p.empty}
+    for i, k in enumerate(node.keywords):
+        if k.arg in required:
+            del node.keywords[i]
+            return render(node)
+    return None
+
+
 def reverse_list_arg(call: str) -> str | None:
     node = parse(call)
     for k in node.keywords:
@@ -514,6 +545,10 @@ def candidates(entry: dict, gt: list) -> list:
     replace_call("drop_default_kwarg", lambda c: drop_default_kwarg(c, classes), tries=0)
     replace_call("add_default_kwarg", lambda c: add_default_kwarg(c, classes), tries=0)
     replace_call("unknown_kwarg", add_unknown_kwarg)
+    replace_call("positional_and_keyword_same_param", same_param_twice)
+    replace_call("extra_positional_arg", lambda c: extra_positional(c, classes))
+    replace_call("missing_required_arg", lambda c: drop_required(c, classes), tries=0)
+    replace_call("number_as_string", lambda c: mutate_value(c, (int, float), str, rng), tries=0)
 
     # turn counts
     add("one_turn_fewer", one_step(gt[:-1]))
@@ -528,6 +563,10 @@ def candidates(entry: dict, gt: list) -> list:
         [("empty_model_turn", []), ("empty_model_turn_nested", [[]]), ("empty_model_turn_double", [[], [""]])]
     )
     add(kind, [shape if k == i else s for k, s in enumerate(one_step(gt))])
+
+    if rng.random() < 0.25:  # a step of blank strings is not dropped (only [] and [""] are), so not "empty"
+        i = rng.choice(full)
+        add("blank_calls_turn", [[["", ""]] if k == i else s for k, s in enumerate(one_step(gt))])
 
     # calls in turns where the ground truth is empty (the model should have asked)
     for e in empty:
@@ -646,6 +685,32 @@ def candidates(entry: dict, gt: list) -> list:
             replaced(i, j, render(node)),
         )
         add("twitter_post_twice", one_step(with_turns(lambda t, i=i, j=j: t[i].insert(j, t[i][j]))))
+    if "TwitterAPI" in classes:
+        # post_tweet's default ``mentions=[]`` is ONE list, shared by every tweet posted without mentions (the
+        # model's and the ground truth's alike), and mention() extends a tweet's list in place.
+        config = entry["initial_config"].get("TwitterAPI", {})
+        tweet_id = config.get("tweet_counter", TWITTER_DEFAULT_STATE["tweet_counter"])
+        for i, j in calls:
+            node = parse(gt[i][j])
+            if node.func.id != "post_tweet":
+                continue
+            if not any(k.arg == "mentions" for k in node.keywords) and len(node.args) < 3:
+                extra = f"mention(tweet_id={tweet_id}, mentioned_usernames=['@funrl_extra'])"
+                turns = [list(t) for t in gt]
+                turns[i].insert(j + 1, extra)
+                add("twitter_extra_mention_default_list", one_step(turns))
+                if i + 1 < n:  # after the ground truth's own post_tweet of that turn has run
+                    turns = [list(t) for t in gt]
+                    turns[i + 1].insert(0, extra)
+                    add("twitter_extra_mention_default_list_next_turn", one_step(turns))
+                break
+            tweet_id += 1
+        if config.get("tweets"):
+            first = min(int(k) for k in config["tweets"])
+            insert(
+                "twitter_extra_mention_existing",
+                f"mention(tweet_id={first}, mentioned_usernames=['@funrl_extra'])",
+            )
     return out
 
 
@@ -673,7 +738,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--limit", type=int, default=0, help="only the first N entries of each category")
     ap.add_argument("--out", default=str(OUT))
-    ap.add_argument("--verify", type=int, default=0, help="re-check N sampled candidates of --out")
+    ap.add_argument(
+        "--verify", type=int, default=0, help="re-check one candidate of each kind and random ones, N in all"
+    )
     ap.add_argument("--bench", action="store_true", help="time the checker, one process, no fork")
     args = ap.parse_args()
     items = load_all()
@@ -731,7 +798,11 @@ def verify(args, by_id):
         rows = [json.loads(line) for line in f]
     rows = [r for r in rows if r["id"] in by_id]
     rng = random.Random(SEED)
-    sample = rng.sample(rows, min(args.verify, len(rows)))
+    by_kind = collections.defaultdict(list)
+    for r in rows:
+        by_kind[r["kind"]].append(r)
+    sample = [rng.choice(v) for _, v in sorted(by_kind.items())]  # one of each kind, then random ones
+    sample += rng.sample(rows, max(0, args.verify - len(sample)))
     bad = 0
     for r in sample:
         entry, gt = by_id[r["id"]]
