@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from verl.trainer.ppo.core_algos import get_adv_estimator_fn
 
-from funrl.advantage import entropy_shaped_grpo_advantage
+from funrl.rl.advantage import entropy_shaped_grpo_advantage
 
 
 def make_batch(responses: int, tokens: int, group: int, seed: int = 0) -> dict:

@@ -18,7 +18,7 @@ import time
 
 import torch
 
-from funrl.cot_mask import CotMasker
+from funrl.rl.cot_mask import CotMasker
 
 TAG_PIECES = {
     "<think>": [["<think>"], ["<", "think", ">"], ["<th", "ink>"], ["\n<think>"]],

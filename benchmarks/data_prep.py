@@ -26,9 +26,9 @@ import time
 from pathlib import Path
 
 from funrl.data_prep.config import load_config
-from funrl.data_prep.formats import render_answer
 from funrl.data_prep.pipeline import run_judge, run_validate
 from funrl.data_prep.records import Candidate, Judged, Sample, write_jsonl
+from funrl.data_prep.render import render_answer
 from funrl.data_prep.schemas import category_for
 from funrl.data_prep.validate import validate_one
 
@@ -79,9 +79,9 @@ def start_server(latency: float) -> tuple[subprocess.Popen, str]:
         [
             sys.executable,
             "-m",
-            "funrl.testing.openai_server",
+            "funrl.toy.scripted_server",
             "--responder",
-            "funrl.data_prep.loopback:always_pass",
+            "funrl.data_prep.scripted_endpoints:always_pass",
             "--latency",
             str(latency),
         ],

@@ -15,7 +15,8 @@ Measured side by side in one process, the methods taking turns, best of --repeat
 bfcl-eval pins numpy<2 and cannot share verl's environment; funrl.reward needs only the standard
 library, so run the comparison from the checker's environment:
 
-    ../shared/tools/bfcl-checker-venv /tmp/bfclvenv
+    python3 -m venv /tmp/bfclvenv && /tmp/bfclvenv/bin/pip install --no-deps bfcl-eval==2026.3.23
+    /tmp/bfclvenv/bin/pip install <bfcl-eval 2026.3.23's own requirements: numpy<2, tree-sitter, ...>
     /tmp/bfclvenv/bin/pip install --no-deps -e .
     BFCL_PROJECT_ROOT=/tmp/bfclroot /tmp/bfclvenv/bin/python benchmarks/reward_throughput.py
 """

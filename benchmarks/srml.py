@@ -35,15 +35,17 @@ from pathlib import Path
 def _worker(variant: str, model: str, data: str, steps: int, out: str) -> None:
     os.environ["WANDB_MODE"] = "disabled"
     import torch
-    from hydra import compose, initialize_config_module
+    from omegaconf import OmegaConf
 
     import funrl.cpu
+    from funrl.train import compose_config
 
     torch.set_num_threads(1)
     funrl.cpu.activate()
     funrl.cpu.init_process_group()
     overrides = [
-        *funrl.cpu.HYDRA_OVERRIDES,
+        "+recipe=sft_srml",
+        "hardware=cpu",
         f"model.path={model}",
         f"data.train_files={data}",
         "data.train_batch_size=8",
@@ -58,19 +60,18 @@ def _worker(variant: str, model: str, data: str, steps: int, out: str) -> None:
         "checkpoint.save_contents=[]",
         f"trainer.default_local_dir={tempfile.mkdtemp()}",
         "optim.lr=1e-3",
+        "optim.lr_warmup_steps_ratio=0.0",
+        "optim.lr_scheduler_type=constant",
+        "data.max_length=1024",
     ]
-    if variant == "srml":
-        overrides += [
-            "data.custom_cls.path=pkg://funrl.sft_dataset",
-            "data.custom_cls.name=SRMLSFTDataset",
-            "+srml.alpha=0.7",
-        ]
-    with initialize_config_module(config_module="verl.trainer.config", version_base=None):
-        config = compose(config_name="sft_trainer_engine", overrides=overrides)
+    if variant != "srml":  # verl's own dataset and trainer
+        overrides += ["data.custom_cls.path=null", "data.custom_cls.name=null", "funrl.srml.enable=false"]
+    config = compose_config(overrides)
+    OmegaConf.resolve(config)
 
     from verl.trainer.sft_trainer import SFTTrainer
 
-    from funrl.sft_trainer import SRMLSFTTrainer
+    from funrl.sft.trainer import SRMLSFTTrainer
 
     trainer = (SRMLSFTTrainer if variant == "srml" else SFTTrainer)(config=config)
 
@@ -116,8 +117,8 @@ def _loss_only(tokens: int = 65536, repeats: int = 20) -> dict[str, float]:
     from verl.utils import tensordict_utils as tu
     from verl.workers.utils.losses import sft_loss
 
-    from funrl.sft_trainer import NUM_CALL_KEY, NUM_THINK_KEY, srml_sft_loss
-    from funrl.srml import CALL, IGNORE, THINK
+    from funrl.sft.loss import CALL, IGNORE, THINK
+    from funrl.sft.trainer import NUM_CALL_KEY, NUM_THINK_KEY, srml_sft_loss
 
     torch.set_num_threads(1)
     n_seq = 16
@@ -174,7 +175,7 @@ def main() -> None:
         return
 
     from funrl.samples import write_sft_sample_parquet
-    from funrl.testing import tiny_qwen2
+    from funrl.toy import tiny_qwen2
 
     work = Path(tempfile.mkdtemp(prefix="srml_bench_"))
     model = tiny_qwen2(work / "model")

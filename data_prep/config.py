@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from funrl.reward import THINK_FORMATS, check_format
 
 CHECKS = ("is_call", "query_tool_fit", "cot_answer", "call_params", "format")
-OUTPUT_FORMATS = ("think_answer", "think_python", "think_tool_call")
+OUTPUT_FORMATS = THINK_FORMATS  # funrl.reward owns the list
 INPUT_FORMATS = ("xlam", "bfcl", "chat")
 
 
@@ -136,8 +137,10 @@ class Config:
             raise ConfigError("judge.max_rounds must be >= 1")
         if self.generate.samples_per_query < 1:
             raise ConfigError("generate.samples_per_query must be >= 1")
-        if self.output.format not in OUTPUT_FORMATS:
-            raise ConfigError(f"output.format must be one of {OUTPUT_FORMATS}, got {self.output.format!r}")
+        try:
+            check_format(self.output.format, OUTPUT_FORMATS, key="output.format")
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
         for key, ep in (
             ("generate.endpoint", self.generate.endpoint),
             ("judge.endpoint", self.judge.endpoint),

@@ -12,13 +12,13 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from funrl.testing.openai_server import OpenAIServer
+from funrl.toy.scripted_server import OpenAIServer
 
 from .config import Config, InputConfig, load_config
-from .loopback import LoopbackModel
 from .pipeline import run_all
 from .readers import read_input
 from .records import Sample
+from .scripted_endpoints import ScriptedTeacherJudge
 
 # Which samples the scripted teacher gets wrong, to show regeneration and discarding.
 WRONG_FIRST = ("demo_xlam:2", "demo_xlam:5", "demo_chat:1")
@@ -44,7 +44,7 @@ def run_demo(out: str | Path, overrides: list[str] | tuple[str, ...] = (), *, ec
     if not cfg.inputs:
         cfg.inputs = demo_inputs()
     samples = [s for inp in cfg.inputs for s in read_input(inp) if isinstance(s, Sample)]
-    model = LoopbackModel(samples, wrong_first=WRONG_FIRST, stubborn=STUBBORN)
+    model = ScriptedTeacherJudge(samples, wrong_first=WRONG_FIRST, stubborn=STUBBORN)
     with OpenAIServer(model) as server:
         ep = cfg.generate.endpoint
         ep.base_url, ep.model, ep.backoff_initial_s, ep.concurrency = server.base_url, "loopback", 0.05, 8

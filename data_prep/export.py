@@ -6,7 +6,7 @@ SFT row (one per validated answer; ``data.messages_key=messages`` in verl's Mult
                   {"role": "assistant", "content": "<think>CoT</think>" + calls in the output format}]
     data_source, sample_id, index
 
-RL row (one per sample with at least one validated call answer), VERL.md "Reward":
+RL row (one per sample with at least one validated call answer), in verl's RL parquet schema:
 
     data_source  "<prefix>/<source>"     prompt   [system, user] (the same messages as SFT)
     ability      "function_calling"      reward_model  {"style": "rule", "ground_truth": <reward JSON>}
@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 from funrl.reward import ground_truth_json, possible_answer_from_calls
 
 from .config import Config
-from .formats import system_prompt
+from .prompts import prompt_messages
 from .records import Sample
 from .schemas import category_for
 from .validate import Validated, reference_answer
@@ -59,13 +59,6 @@ RL_SCHEMA = pa.schema(
         ),
     ]
 )
-
-
-def prompt_messages(sample: Sample, fmt: str) -> list[dict]:
-    return [
-        {"role": "system", "content": system_prompt(sample.tools, fmt)},
-        {"role": "user", "content": sample.query},
-    ]
 
 
 def sft_rows(samples: dict[str, Sample], validated: list[Validated], cfg: Config) -> list[dict]:

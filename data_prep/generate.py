@@ -9,9 +9,9 @@ import asyncio
 
 from .client import ChatClient
 from .config import Config
-from .formats import RenderError, render_answer
 from .prompts import generation_messages
 from .records import Candidate, Sample
+from .render import RenderError, render_answer
 
 
 async def generate_for_sample(sample: Sample, generator: ChatClient, cfg: Config) -> list[Candidate]:

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import asyncio
 
+from funrl.reward import leading_think as split_think
+
 from .client import ChatClient
 from .config import CHECKS, Config
-from .formats import split_think
 from .prompts import VERDICT_SCHEMA, VerdictError, judge_messages, parse_verdict, regeneration_messages
 from .records import Candidate, Drop, Judged, Sample
 

@@ -16,8 +16,17 @@ from __future__ import annotations
 import json
 import re
 
-from .formats import FORMAT_INSTRUCTIONS, json_calls, system_prompt
 from .records import Sample
+from .render import FORMAT_INSTRUCTIONS, json_calls, system_prompt
+
+
+def prompt_messages(sample: Sample, fmt: str) -> list[dict]:
+    """The training (and evaluation) prompt of a sample: the system prompt with its tools and the output
+    format's instruction, then the user's query. SFT rows, RL rows and ``funrl.eval`` all use it."""
+    return [
+        {"role": "system", "content": system_prompt(sample.tools, fmt)},
+        {"role": "user", "content": sample.query},
+    ]
 
 VERDICT_SCHEMA = {
     "type": "json_schema",

@@ -37,6 +37,11 @@ class Sample:
     def is_call(self) -> bool:
         return bool(self.reference_calls) or bool(self.possible_answer)
 
+    @property
+    def entry_id(self) -> str:
+        """The id the source gave the row (``id`` is ``"<source>:<entry id>"``)."""
+        return self.id.split(":", 1)[1] if ":" in self.id else self.id
+
 
 @dataclass
 class Candidate:

@@ -11,7 +11,8 @@ import statistics
 from collections import Counter
 from collections.abc import Callable, Iterable
 
-from .formats import split_think
+from funrl.reward import leading_think as split_think
+
 from .records import Drop
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 
-BFCL_TYPES = ("string", "integer", "float", "boolean", "array", "tuple", "dict", "any")
+from funrl.reward import PYTHON_TYPES
+
+BFCL_TYPES = tuple(PYTHON_TYPES)  # funrl.reward's: BFCL's types plus JSON Schema's number and object
 
 
 class SchemaError(ValueError):

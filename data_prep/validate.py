@@ -23,11 +23,12 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from funrl.reward import FormatError, check, parse, possible_answer_from_calls
+from funrl.reward import leading_think as split_think
 from tqdm import tqdm
 
 from .config import Config
-from .formats import RenderError, render_answer, split_think
 from .records import Drop, Judged, Sample
+from .render import RenderError, render_answer
 from .schemas import category_for, schema_violation
 
 

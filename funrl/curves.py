@@ -128,6 +128,19 @@ def read_run(path: str | Path) -> Series:
     return read_wandb(path)
 
 
+def plotted_series(series: Series, panels: dict[str, Sequence[str]]) -> dict[str, Series]:
+    """What ``plot`` draws: panel name -> {key: finite (step, value) points, sorted}. KeyError naming the
+    panels with no logged key."""
+    chosen = {name: [k for k in keys if k in series] for name, keys in panels.items()}
+    missing = [name for name, keys in chosen.items() if not keys]
+    if missing:
+        wanted = {name: list(panels[name]) for name in missing}
+        raise KeyError(f"no logged values for {wanted}; logged keys: {sorted(series)}")
+    return {
+        name: {k: sorted(p for p in series[k] if math.isfinite(p[1])) for k in keys} for name, keys in chosen.items()
+    }
+
+
 def plot(series: Series, panels: dict[str, Sequence[str]], out: str | Path, *, title: str = "") -> Path:
     """Draw one panel per entry of ``panels`` (the keys present in ``series``) and save a PNG."""
     import matplotlib
@@ -135,15 +148,10 @@ def plot(series: Series, panels: dict[str, Sequence[str]], out: str | Path, *, t
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    chosen = {name: [k for k in keys if k in series] for name, keys in panels.items()}
-    missing = [name for name, keys in chosen.items() if not keys]
-    if missing:
-        wanted = {name: list(panels[name]) for name in missing}
-        raise KeyError(f"no logged values for {wanted}; logged keys: {sorted(series)}")
+    chosen = plotted_series(series, panels)
     fig, axes = plt.subplots(1, len(chosen), figsize=(5 * len(chosen), 3.6), squeeze=False)
-    for ax, (name, keys) in zip(axes[0], chosen.items()):
-        for key in keys:
-            points = sorted(p for p in series[key] if math.isfinite(p[1]))
+    for ax, (name, lines) in zip(axes[0], chosen.items()):
+        for key, points in lines.items():
             ax.plot(
                 [s for s, _ in points],
                 [v for _, v in points],

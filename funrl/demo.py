@@ -4,7 +4,7 @@
 
 1. data prep on the bundled sample with the scripted loopback judge (``python -m funrl.data_prep demo``);
 2. a tiny randomly initialised Qwen2 (2 layers, hidden 128, 0.4 M parameters) with a BPE tokenizer built
-   locally on the bundled sample and the SFT messages (``funrl.testing.tiny_qwen2``; nothing is
+   locally on the bundled sample and the SFT messages (``funrl.toy.tiny_qwen2``; nothing is
    downloaded);
 3. 300 SRML SFT steps on the SFT parquet (``python -m funrl.train +recipe=sft_srml hardware=cpu``), the
    warm start: the model learns to answer the data's prompts in their format,
@@ -90,7 +90,7 @@ def message_texts(sft_parquet: Path) -> list[str]:
 def demo_model(directory: Path, sft_parquet: Path) -> Path:
     """The demo's randomly initialised tiny Qwen2 and its tokenizer (trained on the sample and the SFT
     messages) in ``directory``; returns it."""
-    from funrl.testing import tiny_qwen2
+    from funrl.toy import tiny_qwen2
 
     return tiny_qwen2(
         directory,

@@ -8,7 +8,7 @@ Standard library only; never executes model output. Quick use::
     float(r), r.valid, r.error_type, r.errors
 
 verl: ``reward.custom_reward_function.path=pkg://funrl.reward`` (``name`` defaults to ``compute_score``).
-Modules: :mod:`.formats` (output formats, bounds), :mod:`.pycall` (python-call decoding),
+Modules: :mod:`.decode` (output formats, think tags, bounds), :mod:`.pycall` (python-call decoding),
 :mod:`.checker` (BFCL's checker), :mod:`.ground_truth` (the ground-truth JSON and its preparation).
 """
 
@@ -23,9 +23,20 @@ from .api import (
     score,
     score_prepared,
 )
-from .formats import FORMATS, MAX_CALL_CHARS, MAX_TEXT_CHARS
+from .decode import (
+    FORMATS,
+    MAX_CALL_CHARS,
+    MAX_TEXT_CHARS,
+    THINK_CLOSE,
+    THINK_FORMATS,
+    THINK_OPEN,
+    check_format,
+    leading_think,
+    split_think,
+)
 from .ground_truth import (
     CATEGORIES,
+    PYTHON_TYPES,
     GroundTruth,
     GroundTruthError,
     ground_truth_json,
@@ -39,17 +50,24 @@ __all__ = [
     "MAX_CALL_CHARS",
     "MAX_NESTING",
     "MAX_TEXT_CHARS",
+    "PYTHON_TYPES",
+    "THINK_CLOSE",
+    "THINK_FORMATS",
+    "THINK_OPEN",
     "FormatError",
     "GroundTruth",
     "GroundTruthError",
     "Result",
     "check",
+    "check_format",
     "compute_score",
     "ground_truth_json",
+    "leading_think",
     "load_ground_truth",
     "parse",
     "possible_answer_from_calls",
     "prepare",
     "score",
     "score_prepared",
+    "split_think",
 ]

@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 from .api import load_ground_truth, score_prepared
-from .formats import FORMATS
+from .decode import FORMATS
 
 
 class _Progress:

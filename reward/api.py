@@ -7,13 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .checker import ast_checker, is_function_calling_format
-from .formats import decode
+from .decode import decode
 from .ground_truth import GroundTruth, GroundTruthError, ground_truth_from_dict, ground_truth_from_json
-from .pycall import DecodeError
+from .pycall import FormatError
 
 log = logging.getLogger(__name__)
-
-FormatError = DecodeError  # public name: a ValueError with .error_type = "format_error:..."
 
 
 @dataclass(slots=True)
@@ -82,7 +80,7 @@ def score_prepared(
     try:
         # a bad fmt raises ValueError (configuration, not model output): it propagates
         calls, used = decode(text, fmt, require_think)
-    except DecodeError as e:
+    except FormatError as e:
         return Result(False, e.error_type, [str(e)])
     except RecursionError:
         return Result(False, "format_error:too_deep", ["values nest too deep"])
@@ -108,7 +106,7 @@ def score(
     checker decides? ``float(score(...))`` is 1.0 or 0.0.
 
     Malformed model output gives 0.0 with a ``format_error:*`` type and never raises; a malformed
-    ground truth raises ValueError naming the field. See :mod:`funrl.reward.formats` for ``fmt``
+    ground truth raises ValueError naming the field. See :mod:`funrl.reward.decode` for ``fmt``
     and the bounds on input size and nesting."""
     gt = GroundTruth(functions, possible_answer, category)
     return score_prepared(gt, text, fmt=fmt, require_think=require_think)

@@ -12,8 +12,14 @@ with ``error_type`` None when the candidate passes.
 
 from __future__ import annotations
 
-from .ground_truth import _STANDARDIZE_TABLE as _STANDARDIZE
-from .ground_truth import AnswerParam, CallPlan, GroundTruth, _pa_type, standardize_string
+from .ground_truth import (
+    STANDARDIZE_TABLE,
+    AnswerParam,
+    CallPlan,
+    GroundTruth,
+    answer_type,
+    standardize_string,
+)
 
 Verdict = tuple[str | None, list[str]]
 _OK: Verdict = (None, [])
@@ -32,7 +38,7 @@ def type_checker(value, possible: list, expected: type, nested: type | None, pa_
     nested check and its "variable" rule: a value whose type matches the acceptable values' type instead
     of the schema type passes the type check and is then compared exactly."""
     if pa_type is ...:
-        pa_type = _pa_type(possible)
+        pa_type = answer_type(possible)
     vt = type(value)
     if vt == expected:
         is_variable = pa_type is not None and pa_type != expected
@@ -179,7 +185,7 @@ def simple_function_checker(plan: CallPlan, call: dict) -> Verdict:
                 # as written (an exact match needs no standardisation), or after BFCL's standardize_string
                 if (
                     value in ap.values
-                    or value.translate(_STANDARDIZE).lower().replace("'", '"') in ap.std_strings
+                    or value.translate(STANDARDIZE_TABLE).lower().replace("'", '"') in ap.std_strings
                 ):
                     continue
                 return "value_error:string", [

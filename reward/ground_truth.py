@@ -69,12 +69,12 @@ CATEGORIES = (
 _CATEGORY_SET = frozenset(CATEGORIES)
 
 # Deleted by BFCL's standardize_string (regex class [ \,\.\/\-\_\*\^]); translate() is the same, faster.
-_STANDARDIZE_TABLE = str.maketrans("", "", " ,./-_*^")
+STANDARDIZE_TABLE = str.maketrans("", "", " ,./-_*^")
 
 
 def standardize_string(s: str) -> str:
     """BFCL's string normalisation: drop `` ,./-_*^``, lowercase, and map ``'`` to ``"``."""
-    return s.translate(_STANDARDIZE_TABLE).lower().replace("'", '"')
+    return s.translate(STANDARDIZE_TABLE).lower().replace("'", '"')
 
 
 def route(category: str) -> str:
@@ -90,7 +90,7 @@ def route(category: str) -> str:
     return "simple"
 
 
-def _pa_type(values: list) -> type | None:
+def answer_type(values: list) -> type | None:
     """BFCL's get_possible_answer_type: the type of the first acceptable value that is not ``""``."""
     for v in values:
         if v != "":
@@ -130,7 +130,7 @@ class AnswerParam:
                             f"{where}[{j}].{key}: acceptable values of a dict key must be a list, got {type(acc).__name__}"
                         )
         self.values = values
-        self.pa_type = _pa_type(values)
+        self.pa_type = answer_type(values)
         self._std_strings = self._std_lists = self._std_dicts = None
 
     @property
@@ -413,10 +413,12 @@ def ground_truth_json(
     """Serialise a ground truth to the documented JSON string (validated first, so a bad one fails here,
     when the data is written, not during training)."""
     GroundTruth(functions, possible_answer, category, fmt=fmt, require_think=require_think).validate()
-    from .formats import FORMATS  # local: formats imports this module
+    from .decode import check_format  # local: decode imports this module
 
-    if fmt not in FORMATS:
-        raise GroundTruthError(f"fmt: {fmt!r} is not one of {', '.join(FORMATS)}")
+    try:
+        check_format(fmt)
+    except ValueError as err:
+        raise GroundTruthError(str(err)) from None
     return json.dumps(
         {
             "functions": functions,

@@ -43,7 +43,7 @@ for _category in (SyntaxWarning, DeprecationWarning):
     warnings.filterwarnings("ignore", category=_category, module=_SOURCE_NAME)
 
 
-class DecodeError(ValueError):
+class FormatError(ValueError):
     """The text is not a decodable call list; ``error_type`` is a ``format_error:*`` string."""
 
     def __init__(self, error_type: str, message: str) -> None:
@@ -62,7 +62,7 @@ def bfcl_prompting_preprocess(text: str) -> str:
 
 
 def decode_python(text: str) -> list:
-    """Decode model text exactly as BFCL's prompting handlers do. Raises DecodeError."""
+    """Decode model text exactly as BFCL's prompting handlers do. Raises FormatError."""
     source = bfcl_prompting_preprocess(text)
     try:
         return _fast_decode(source)
@@ -179,7 +179,7 @@ def _slow_decode(source: str) -> list:
     try:
         parsed = ast.parse(source, filename=_SOURCE_NAME, mode="eval")
     except (SyntaxError, ValueError, MemoryError, RecursionError) as e:
-        raise DecodeError(
+        raise FormatError(
             "format_error:decoder_failed", f"Invalid syntax. Failed to decode AST. {e}"
         ) from None
     body = parsed.body
@@ -188,19 +188,19 @@ def _slow_decode(source: str) -> list:
             return [_resolve_call(body, 1)]
         elts = getattr(body, "elts", None)
         if elts is None:
-            raise DecodeError(
+            raise FormatError(
                 "format_error:decoder_failed", f"Expected a list of calls, got {type(body).__name__}"
             )
         out = []
         for elem in elts:
             if not isinstance(elem, ast.Call):
-                raise DecodeError(
+                raise FormatError(
                     "format_error:decoder_failed", f"Expected a call, got {type(elem).__name__}"
                 )
             out.append(_resolve_call(elem, 1))
         return out
     except RecursionError:
-        raise DecodeError("format_error:too_deep", "values nest too deep") from None
+        raise FormatError("format_error:too_deep", "values nest too deep") from None
 
 
 def _resolve_call(elem: ast.Call, depth: int) -> dict:
@@ -217,13 +217,13 @@ def _resolve_call(elem: ast.Call, depth: int) -> dict:
     return {".".join(reversed(parts)): args}
 
 
-def _fail(message: str) -> DecodeError:
-    return DecodeError("format_error:decoder_failed", f"Invalid syntax. Failed to decode AST. {message}")
+def _fail(message: str) -> FormatError:
+    return FormatError("format_error:decoder_failed", f"Invalid syntax. Failed to decode AST. {message}")
 
 
 def _resolve_value(node: ast.AST, depth: int):
     if depth > MAX_NESTING:
-        raise DecodeError("format_error:too_deep", f"values nest deeper than {MAX_NESTING}")
+        raise FormatError("format_error:too_deep", f"values nest deeper than {MAX_NESTING}")
     if isinstance(node, ast.Constant):
         return "..." if node.value is Ellipsis else node.value
     if isinstance(node, ast.UnaryOp):
@@ -250,7 +250,7 @@ def _resolve_value(node: ast.AST, depth: int):
         try:
             return evaluate(node)
         except UnsafeExpression as e:
-            raise DecodeError("format_error:unsupported_expression", str(e)) from None
+            raise FormatError("format_error:unsupported_expression", str(e)) from None
         except (ArithmeticError, TypeError, ValueError, KeyError) as e:
             raise _fail(f"{type(e).__name__}: {e}") from None
     if isinstance(node, ast.Name):

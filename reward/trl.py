@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .api import load_ground_truth, score_prepared
-from .formats import FORMATS
+from .decode import check_format
 
 
 def completion_text(completion: Any) -> str:
@@ -71,8 +71,8 @@ class BFCLReward:
         require_think: bool | None = None,
         name: str = "funrl_bfcl",
     ) -> None:
-        if fmt is not None and fmt not in FORMATS:
-            raise ValueError(f"fmt: {fmt!r} is not one of {', '.join(FORMATS)}")
+        if fmt is not None:
+            check_format(fmt)
         self.column = column
         self.fmt = fmt
         self.require_think = require_think

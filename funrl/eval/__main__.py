@@ -14,8 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from funrl.data_prep.client import EndpointError
-from funrl.data_prep.config import EndpointConfig
+from funrl.data_prep import EndpointConfig, EndpointError
 
 from .bfcl import PROMPT_FORMATS, EvalConfig, run_bfcl
 from .bfcl_data import AST_CATEGORIES

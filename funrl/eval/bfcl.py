@@ -17,22 +17,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from funrl.data_prep.client import ChatClient
-from funrl.data_prep.config import EndpointConfig
-from funrl.data_prep.export import prompt_messages
-from funrl.data_prep.journal import Journal
-from funrl.data_prep.records import Sample
-from funrl.reward import FORMATS, score
+from tqdm import tqdm
+
+from funrl.data_prep import ChatClient, EndpointConfig, Journal, Sample, prompt_messages
+from funrl.reward import THINK_FORMATS, check_format, score
 
 from .bfcl_data import AST_CATEGORIES, load_bfcl
 from .report import build_report, log_wandb, markdown_report
 
-PROMPT_FORMATS = ("think_answer", "think_python", "think_tool_call")  # data preparation's output formats
+PROMPT_FORMATS = THINK_FORMATS  # the formats models are trained to write (data preparation's)
 
 
 @dataclass
@@ -51,15 +47,14 @@ class EvalConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        if self.fmt not in PROMPT_FORMATS:
-            raise ValueError(f"fmt: {self.fmt!r} is not one of {', '.join(PROMPT_FORMATS)}")
-        if self.score_fmt is not None and self.score_fmt not in FORMATS:
-            raise ValueError(f"score_fmt: {self.score_fmt!r} is not one of {', '.join(FORMATS)}")
+        check_format(self.fmt, PROMPT_FORMATS, key="fmt")
+        if self.score_fmt is not None:
+            check_format(self.score_fmt, key="score_fmt")
 
 
 def score_reply(sample: Sample, text: str | None, error: str | None, cfg: EvalConfig) -> dict:
     """One result row: ``{"id", "category", "valid", "error_type", "errors", "output"}``."""
-    entry_id = sample.id.split(":", 1)[1]
+    entry_id = sample.entry_id
     if text is None:
         kind = (error or "unknown").split(":", 1)[0]
         return {
@@ -90,26 +85,18 @@ def score_reply(sample: Sample, text: str | None, error: str | None, cfg: EvalCo
 
 async def _ask_all(samples: list[Sample], cfg: EvalConfig, journal: Journal) -> tuple[list[dict], dict]:
     client = ChatClient(cfg.endpoint, journal, role="model under evaluation")
-    done = 0
-    start = time.perf_counter()
+    bar = tqdm(total=len(samples), desc="bfcl", unit="reply", disable=not cfg.progress)
 
     async def one(sample: Sample) -> dict:
-        nonlocal done
         entry = await client.complete(f"bfcl/{sample.id}", prompt_messages(sample, cfg.fmt))
-        done += 1
-        if cfg.progress and (done % 50 == 0 or done == len(samples)):
-            rate = done / max(time.perf_counter() - start, 1e-9)
-            print(
-                f"\rbfcl: {done}/{len(samples)} replies ({rate:.1f}/s)", end="", file=sys.stderr, flush=True
-            )
+        bar.update()
         return score_reply(sample, entry.content, entry.error, cfg)
 
     try:
         rows = await asyncio.gather(*(one(s) for s in samples))
     finally:
         await client.aclose()
-        if cfg.progress:
-            print(file=sys.stderr)
+        bar.close()
     stats = client.stats
     return list(rows), {
         "sent": stats.sent,

@@ -18,9 +18,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from funrl.data_prep.config import InputConfig
-from funrl.data_prep.readers import read_input
-from funrl.data_prep.records import Sample
+from funrl.data_prep import InputConfig, Sample, read_input
 
 NON_LIVE = ("simple_python", "multiple", "parallel", "parallel_multiple")
 LIVE = ("live_simple", "live_multiple", "live_parallel", "live_parallel_multiple")

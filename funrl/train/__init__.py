@@ -13,7 +13,7 @@ verl's full config plus the recipe's differences; the stage is read off the comp
 
 Running (``funrl.train.runners``): the config is resolved in the driver, checked with verl's own validation
 plus FunRL's (``funrl.train.checks``), then RL goes to ``verl.trainer.main_ppo.run_ppo`` with FunRL's task
-runner (the ``grpo_entropy`` trainer hook), SFT to ``funrl.sft_trainer.run_srml_sft`` in every torchrun
+runner (the ``grpo_entropy`` trainer hook), SFT to ``funrl.sft.trainer.run_srml_sft`` in every torchrun
 process. This module imports only Hydra/OmegaConf, so ``--cfg job`` is quick.
 
 Config arithmetic: recipes derive knobs from one another with three resolvers, ``${funrl.add:a,b}``,

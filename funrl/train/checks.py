@@ -8,10 +8,9 @@ Every check takes a *resolved* config and raises ValueError naming the key.
 
 from __future__ import annotations
 
-from typing import Any
-
 from omegaconf import DictConfig
 
+from funrl.config import funrl_config_from
 from funrl.train import RL, stage_of, world_size
 
 
@@ -48,7 +47,7 @@ def check_rl(cfg: DictConfig) -> list[str]:
     from verl.trainer.ppo.utils import need_critic, need_reference_policy
     from verl.utils.config import omega_conf_to_dataclass, validate_config
 
-    from funrl.verl_trainer import validate_funrl_config
+    from funrl.rl.trainer_hook import validate_funrl_config
 
     _require_data(cfg, "train_files", "val_files")
     validate_config(cfg, use_reference_policy=need_reference_policy(cfg), use_critic=need_critic(cfg))
@@ -136,17 +135,11 @@ def check_sft(cfg: DictConfig, *, load_model_config: bool = False) -> list[str]:
     if end < start or (start < 0 and end >= 0):
         raise ValueError(f"trainer.profile_interval={[start, end]} must be [start, end] with end >= start")
     lines = [_gpus_line(cfg)]
-    srml: Any = cfg.get("srml") or {}
-    if srml.get("enable", True):
-        from funrl.srml import validate_alpha
-
-        alpha = srml.get("alpha")
-        if alpha is None:
-            raise ValueError("srml.alpha is required: a float in [0, 1] or token_share")
-        validate_alpha(alpha)
-        lines.append(f"loss: SRML, srml.alpha={alpha}")
+    srml = funrl_config_from(cfg).srml
+    if srml.enable:
+        lines.append(f"loss: SRML, funrl.srml.alpha={srml.alpha}")
     else:
-        lines.append("loss: verl's sft_loss (srml.enable=false)")
+        lines.append("loss: verl's sft_loss (funrl.srml.enable=false)")
     batch = int(cfg.data.train_batch_size)
     gpus = world_size(cfg)
     if batch % gpus:

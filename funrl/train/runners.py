@@ -1,16 +1,17 @@
 """What ``python -m funrl.train`` does with a composed config: resolve, check, prepare the device, run.
 
-- RL: ``verl.trainer.main_ppo.run_ppo`` with ``funrl.verl_trainer.FunRLTaskRunner`` (verl's V1 task runner
+- RL: ``verl.trainer.main_ppo.run_ppo`` with ``funrl.rl.trainer_hook.FunRLTaskRunner`` (verl's V1 task runner
   whose sync trainer feeds entropy to ``grpo_entropy``; for other estimators it is verl's own behaviour).
   ``run_ppo`` starts a local Ray, or joins the cluster when Ray is already up (``ray job submit``).
-- SFT: ``funrl.sft_trainer.run_srml_sft`` in every torchrun process. Started without torchrun, a
+- SFT: ``funrl.sft.trainer.run_srml_sft`` in every torchrun process. Started without torchrun, a
   one-node run of several GPUs re-launches itself under ``torchrun --standalone``; a several-node run must
   be started by torchrun on each node (``recipes/launch/slurm_sft.sbatch``).
 
-Device preparation is one table, ``DEVICE_PREPARERS`` (device name -> function of the config), run in the
-driver before the trainer starts: ``cpu`` switches on ``funrl.cpu`` (verl's CPU platform). A CPU RL
-profile (``hardware/rl/cpu.yaml``: ``trainer.device=cpu`` plus a CPU rollout engine registered from the
-``verl.plugins`` entry point under its own ``rollout.name``) plugs in here without touching the runners.
+Device set-up lives here and nowhere else: ``DEVICE_PREPARERS`` (device name -> function of the config)
+runs in the driver (and, for SFT, in every torchrun process) before a trainer is built: ``cpu`` switches
+on ``funrl.cpu`` (verl's CPU platform); anything else is verl's ``auto_set_device``. SFT then starts its
+process group (``sft_process_group``: gloo on CPU, verl's own initialisation otherwise). Ray workers of a
+CPU RL run switch themselves over from the ``verl.plugins`` entry point (``funrl.cpu.rollout_process``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -63,16 +65,39 @@ def run_rl(cfg: DictConfig) -> None:
     from verl.trainer.main_ppo import run_ppo
 
     if cfg.trainer.get("use_v1", True):
-        from funrl.verl_trainer import FunRLTaskRunner as runner
+        from funrl.rl.trainer_hook import FunRLTaskRunner as runner
     else:
         from verl.trainer.main_ppo_v0 import TaskRunner as runner
     run_ppo(cfg, task_runner_class=runner)
 
 
+@contextmanager
+def sft_process_group(cfg: DictConfig) -> Iterator[None]:
+    """The SFT trainer's process group: gloo on CPU (``funrl.cpu.init_process_group``), verl's own
+    initialisation on an accelerator; destroyed when the run ends."""
+    from verl.utils.distributed import destroy_global_process_group, initialize_global_process_group
+
+    if cfg.trainer.device == "cpu":
+        import funrl.cpu
+
+        funrl.cpu.init_process_group()
+    else:
+        initialize_global_process_group()
+    try:
+        yield
+    finally:
+        destroy_global_process_group()
+
+
+def _sft_in_this_process(cfg: DictConfig) -> None:
+    from funrl.sft.trainer import run_srml_sft
+
+    with sft_process_group(cfg):
+        run_srml_sft(cfg)
+
+
 def run_sft(cfg: DictConfig, *, overrides: Sequence[str] = ()) -> None:
     """``run_srml_sft`` in this process, or re-launched under torchrun for a one-node multi-GPU run."""
-    from funrl.sft_trainer import run_srml_sft
-
     expected = world_size(cfg)
     if "RANK" in os.environ:  # started by torchrun
         got = int(os.environ["WORLD_SIZE"])
@@ -81,9 +106,9 @@ def run_sft(cfg: DictConfig, *, overrides: Sequence[str] = ()) -> None:
                 f"torchrun started {got} process(es) but the config says trainer.nnodes x "
                 f"trainer.n_gpus_per_node = {expected}; make them agree"
             )
-        run_srml_sft(cfg)
+        _sft_in_this_process(cfg)
     elif expected == 1:
-        run_srml_sft(cfg)
+        _sft_in_this_process(cfg)
     elif int(cfg.trainer.nnodes) == 1:
         sys.exit(relaunch_under_torchrun(expected, overrides))
     else:

@@ -10,7 +10,7 @@ from funrl.data_prep.client import ChatClient, EndpointError
 from funrl.data_prep.config import EndpointConfig
 from funrl.data_prep.journal import Journal, request_key
 
-from funrl.testing.openai_server import OpenAIServer
+from funrl.toy.scripted_server import OpenAIServer
 
 MESSAGES = [{"role": "user", "content": "hello"}]
 

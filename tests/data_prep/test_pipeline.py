@@ -11,14 +11,14 @@ import pyarrow.parquet as pq
 import pytest
 from funrl.data_prep.config import load_config
 from funrl.data_prep.demo import STUBBORN, WRONG_FIRST, demo_inputs, run_demo
-from funrl.data_prep.loopback import LoopbackModel
 from funrl.data_prep.pipeline import run_all
 from funrl.data_prep.readers import read_input
 from funrl.data_prep.records import Sample, read_jsonl
 from funrl.data_prep.report import lengths
+from funrl.data_prep.scripted_endpoints import ScriptedTeacherJudge
 from funrl.reward import compute_score
 
-from funrl.testing.openai_server import OpenAIServer
+from funrl.toy.scripted_server import OpenAIServer
 
 
 def _demo_samples() -> list[Sample]:
@@ -136,7 +136,7 @@ def test_bfcl_ground_truth_keeps_its_possible_answer(demo_run):
 
 def test_faults_during_a_run_change_nothing(demo_run, tmp_path):
     clean_dir, _ = demo_run
-    with OpenAIServer(LoopbackModel(_demo_samples(), wrong_first=WRONG_FIRST, stubborn=STUBBORN)) as server:
+    with OpenAIServer(ScriptedTeacherJudge(_demo_samples(), wrong_first=WRONG_FIRST, stubborn=STUBBORN)) as server:
         server.add_fault("http_500", times=3, match="Check: format")
         server.add_fault("http_429", times=2, match="Check: is_call")
         server.add_fault("malformed", times=2, match="Task: generate")
@@ -153,7 +153,7 @@ def test_faults_during_a_run_change_nothing(demo_run, tmp_path):
 
 
 def test_unparsable_verdicts_discard_with_reason(tmp_path):
-    model = LoopbackModel(_demo_samples(), garbage_verdicts={"demo_xlam:0"})
+    model = ScriptedTeacherJudge(_demo_samples(), garbage_verdicts={"demo_xlam:0"})
     with OpenAIServer(model) as server:
         report = run_all(_cfg(server, tmp_path, "judge.parse_retries=2"))
         asked = [r for r in server.log if "What's the weather like in Lisbon" in json.dumps(r.body)]
@@ -163,7 +163,7 @@ def test_unparsable_verdicts_discard_with_reason(tmp_path):
 
 
 def test_a_request_rejected_by_the_endpoint_drops_only_its_sample(tmp_path):
-    with OpenAIServer(LoopbackModel(_demo_samples())) as server:
+    with OpenAIServer(ScriptedTeacherJudge(_demo_samples())) as server:
         server.add_fault("http_400", times=1, match="Turn off the lights")
         report = run_all(_cfg(server, tmp_path))
     assert report["generate"]["drop_reasons"] == {"generate:request_error": 1}
@@ -172,7 +172,7 @@ def test_a_request_rejected_by_the_endpoint_drops_only_its_sample(tmp_path):
 
 
 def test_cli_stage_by_stage_with_config_file_and_failure_exit(tmp_path):
-    with OpenAIServer(LoopbackModel(_demo_samples())) as server:
+    with OpenAIServer(ScriptedTeacherJudge(_demo_samples())) as server:
         inputs = [{k: v for k, v in vars(i).items() if v is not None} for i in demo_inputs()]
         config = tmp_path / "prep.yaml"
         config.write_text(
@@ -225,7 +225,7 @@ def test_length_report_counts_think_and_call_segments(tmp_path):
     report = lengths(answers, None)
     assert report["cot"] == {"n": 2, "mean": 2.0, "median": 2.0}
     assert report["call"] == {"n": 2, "mean": 1.5, "median": 1.5}
-    from funrl.testing import tiny_tokenizer
+    from funrl.toy import tiny_tokenizer
 
     tok = tiny_tokenizer(tmp_path / "tok")
     report = lengths(answers, str(tmp_path / "tok"))
@@ -243,7 +243,7 @@ def test_verl_datasets_read_the_outputs(demo_run, tmp_path):
     from verl.utils.dataset.multiturn_sft_dataset import MultiTurnSFTDataset
     from verl.utils.dataset.rl_dataset import RLHFDataset
 
-    from funrl.testing import tiny_tokenizer
+    from funrl.toy import tiny_tokenizer
 
     out, _ = demo_run
     tok = tiny_tokenizer(tmp_path / "tok")
@@ -269,7 +269,7 @@ def test_verl_datasets_read_the_outputs(demo_run, tmp_path):
 
 
 def test_several_answers_per_query(tmp_path):
-    with OpenAIServer(LoopbackModel(_demo_samples())) as server:
+    with OpenAIServer(ScriptedTeacherJudge(_demo_samples())) as server:
         report = run_all(_cfg(server, tmp_path, "generate.samples_per_query=2"))
         generations = [r for r in server.log if r.body["messages"][0]["content"].endswith("Task: generate")]
     assert report["generate"]["candidates"] == 30
@@ -280,7 +280,7 @@ def test_several_answers_per_query(tmp_path):
 
 
 def test_a_failed_regeneration_is_a_judge_stage_drop(tmp_path):
-    with OpenAIServer(LoopbackModel(_demo_samples(), wrong_first=["demo_xlam:5"])) as server:
+    with OpenAIServer(ScriptedTeacherJudge(_demo_samples(), wrong_first=["demo_xlam:5"])) as server:
         server.add_fault("http_400", times=1, match="A reviewer rejected")
         report = run_all(_cfg(server, tmp_path))
     assert report["generate"]["dropped"] == 0
@@ -324,7 +324,7 @@ def test_stage_2_in_worker_processes_gives_the_same_result(demo_run):
 
 
 def test_a_plain_text_answer_to_a_call_query_is_regenerated(tmp_path):
-    model = LoopbackModel(_demo_samples())
+    model = ScriptedTeacherJudge(_demo_samples())
 
     def responder(body):
         messages = body["messages"]
@@ -350,7 +350,7 @@ def test_a_plain_text_answer_to_a_call_query_is_regenerated(tmp_path):
 
 
 def test_discard_instead_of_regenerate(tmp_path):
-    with OpenAIServer(LoopbackModel(_demo_samples(), wrong_first=WRONG_FIRST)) as server:
+    with OpenAIServer(ScriptedTeacherJudge(_demo_samples(), wrong_first=WRONG_FIRST)) as server:
         report = run_all(
             _cfg(server, tmp_path, "judge.on_fail.call_params=discard", "judge.structured_output=false")
         )

@@ -13,12 +13,12 @@ import time
 
 import pyarrow.parquet as pq
 from funrl.data_prep.config import InputConfig, load_config
-from funrl.data_prep.loopback import LoopbackModel
 from funrl.data_prep.pipeline import run_all
 from funrl.data_prep.readers import read_input
 from funrl.data_prep.records import Sample
+from funrl.data_prep.scripted_endpoints import ScriptedTeacherJudge
 
-from funrl.testing.openai_server import OpenAIServer
+from funrl.toy.scripted_server import OpenAIServer
 
 N = 40
 TOOLS = [
@@ -68,7 +68,7 @@ def test_kill_9_and_resume(tmp_path):
     data = tmp_path / "rows.json"
     _write_inputs(data)
     samples = [s for s in read_input(InputConfig(path=str(data), format="xlam")) if isinstance(s, Sample)]
-    model = LoopbackModel(samples, wrong_first=[f"rows:{i}" for i in range(0, N, 4)])
+    model = ScriptedTeacherJudge(samples, wrong_first=[f"rows:{i}" for i in range(0, N, 4)])
     with OpenAIServer(model, latency_s=0.04) as server:
 
         def config(work_dir) -> dict:

@@ -21,16 +21,16 @@ import re
 from pathlib import Path
 
 import pytest
+from funrl.data_prep import prompt_messages
 from funrl.data_prep.client import EndpointError
 from funrl.data_prep.config import EndpointConfig
-from funrl.data_prep.export import prompt_messages
-from funrl.data_prep.formats import render_answer, system_prompt
 from funrl.data_prep.journal import Journal
+from funrl.data_prep.render import render_answer, system_prompt
 
 from funrl.eval import EvalConfig, load_bfcl, run_bfcl
 from funrl.eval.__main__ import main
 from funrl.eval.bfcl import score_reply
-from funrl.testing.openai_server import OpenAIServer
+from funrl.toy.scripted_server import OpenAIServer
 from tests.bfcl_data import GOLD_FAILS_OFFICIALLY
 
 
@@ -266,9 +266,21 @@ def test_wandb_offline(data_dir, tmp_path, monkeypatch):
     with OpenAIServer(responder) as server:
         cfg = config(server, data_dir, tmp_path / "wb", categories=("parallel",), wandb_project="funrl-test")
         cfg.wandb_mode = "offline"
-        run_bfcl(cfg)
+        report = run_bfcl(cfg)
     runs = list((tmp_path / "wb" / "wandb").glob("offline-run-*"))
-    assert len(runs) == 1 and list(runs[0].glob("*.wandb"))
+    assert len(runs) == 1
+    from funrl.curves import read_run
+
+    logged = read_run(runs[0])  # the scalars in the run's .wandb file, read back: {key: [(step, value)]}
+    accuracy = report["categories"]["parallel"]["accuracy"]
+    assert 0 < accuracy < 1  # the responder answers some entries right and some wrong
+    assert logged["bfcl/parallel"] == [(0, pytest.approx(accuracy))]
+    # only the category asked for; the aggregates need categories that were not run, so none is logged
+    assert report["non_live_ast"] is None and report["live"]["accuracy"] is None
+    assert sorted(k for k in logged if k.startswith("bfcl/") and "/error_types" not in k) == ["bfcl/parallel"]
+    # the error-type table: one row per error type of the report
+    assert logged["bfcl/error_types/nrows"] == [(0, len(report["error_types"]))]
+    assert logged["bfcl/error_types/ncols"] == [(0, 2)]
 
 
 def test_every_real_bfcl_entry_reads_and_its_gold_scores_as_bfcl_says(tmp_path):

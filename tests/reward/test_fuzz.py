@@ -7,7 +7,7 @@ import json
 import re
 
 from funrl.reward import FORMATS, score
-from funrl.reward.pycall import DecodeError, _Decline, _fast_decode, _slow_decode, bfcl_prompting_preprocess
+from funrl.reward.pycall import FormatError, _Decline, _fast_decode, _slow_decode, bfcl_prompting_preprocess
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -57,7 +57,7 @@ def typed(x):
 def outcome(fn, source):
     try:
         return ("ok", typed(fn(source)))
-    except DecodeError as e:
+    except FormatError as e:
         return ("error", e.error_type)
 
 

@@ -116,26 +116,9 @@ def chain_model(src: Path, dst: Path, chain: list[int], logit: float) -> Path:
     return dst
 
 
-def test_trl_grpo_trainer_trains_two_steps_with_the_reward(tmp_path):
-    """TRL's own GRPOTrainer on CPU, 2 steps, our RL-parquet layout (conversational ``prompt`` +
-    ``reward_model.ground_truth``), a tiny Qwen2 built locally that writes the Paris call about half the
-    time: the rewards TRL logs are the reward's own verdicts, and the policy moves."""
-    pytest.importorskip("trl")
+def _weather_dataset(path):
+    """Four rows in our RL-parquet layout (Paris, Rome, Paris, Rome), read back by ``datasets``."""
     import datasets
-    import torch
-    from transformers import AutoTokenizer
-    from trl import GRPOConfig, GRPOTrainer
-
-    from funrl.testing import tiny_qwen2
-
-    src = tiny_qwen2(tmp_path / "tiny")
-    tok = AutoTokenizer.from_pretrained(src)
-    newline = tok.encode("\n")  # a ChatML generation prompt ends "<|im_start|>assistant\n"
-    target = tok.encode(TARGET)
-    chain = newline + target + [tok.eos_token_id]
-    assert len(set(chain[:-1])) == len(chain) - 1, "the chain needs distinct tokens"
-    # P(next link) = e^L / (e^L + V - 1); L = 9 gives ~0.94 per token, ~0.5 for the whole call.
-    model_dir = chain_model(src, tmp_path / "model", chain, logit=9.0)
 
     rows = []
     for city, gt in (("Paris", GT_PARIS), ("Rome", GT_ROME)) * 2:
@@ -148,8 +131,31 @@ def test_trl_grpo_trainer_trains_two_steps_with_the_reward(tmp_path):
                 "reward_model": {"style": "rule", "ground_truth": gt},
             }
         )
-    datasets.Dataset.from_list(rows).to_parquet(tmp_path / "rl.parquet")
-    dataset = datasets.load_dataset("parquet", data_files=str(tmp_path / "rl.parquet"), split="train")
+    datasets.Dataset.from_list(rows).to_parquet(path)
+    return datasets.load_dataset("parquet", data_files=str(path), split="train")
+
+
+def test_trl_grpo_trainer_trains_two_steps_with_the_reward(tmp_path):
+    """TRL's own GRPOTrainer on CPU, 2 steps, our RL-parquet layout (conversational ``prompt`` +
+    ``reward_model.ground_truth``), a tiny Qwen2 built locally that writes the Paris call about half the
+    time: the rewards TRL logs are the reward's own verdicts, and the policy moves."""
+    pytest.importorskip("trl")
+    import torch
+    from transformers import AutoTokenizer
+    from trl import GRPOConfig, GRPOTrainer
+
+    from funrl.toy import tiny_qwen2
+
+    src = tiny_qwen2(tmp_path / "tiny")
+    tok = AutoTokenizer.from_pretrained(src)
+    newline = tok.encode("\n")  # a ChatML generation prompt ends "<|im_start|>assistant\n"
+    target = tok.encode(TARGET)
+    chain = newline + target + [tok.eos_token_id]
+    assert len(set(chain[:-1])) == len(chain) - 1, "the chain needs distinct tokens"
+    # P(next link) = e^L / (e^L + V - 1); L = 9 gives ~0.94 per token, ~0.5 for the whole call.
+    model_dir = chain_model(src, tmp_path / "model", chain, logit=9.0)
+
+    dataset = _weather_dataset(tmp_path / "rl.parquet")
 
     calls = []
 

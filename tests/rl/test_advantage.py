@@ -1,4 +1,4 @@
-"""Entropy-augmented GRPO advantage (funrl.advantage): hand-computed cases, verl equivalence, properties."""
+"""Entropy-augmented GRPO advantage (funrl.rl.advantage): hand-computed cases, verl equivalence, properties."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from verl.trainer.ppo.core_algos import compute_grpo_outcome_advantage
 
-from funrl.advantage import entropy_shaped_grpo_advantage
+from funrl.rl.advantage import entropy_shaped_grpo_advantage
 
 FORMS = ("sequence", "token")
 

@@ -1,4 +1,4 @@
-"""CoT token mask (funrl.cot_mask) on real byte-level BPE tokenizers built here (no hub download)."""
+"""CoT token mask (funrl.rl.cot_mask) on real byte-level BPE tokenizers built here (no hub download)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from tokenizers import ByteLevelBPETokenizer, Tokenizer, decoders, models, pre_tokenizers
 from transformers import PreTrainedTokenizerFast
 
-import funrl.cot_mask
-from funrl.cot_mask import CotMasker, token_byte_table
+import funrl.rl.cot_mask
+from funrl.rl.cot_mask import CotMasker, token_byte_table
 
 _BYTE_LEVEL = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
 
@@ -259,7 +259,7 @@ def test_random_segmentations_match_the_definition(seed, starts_inside, whole_ro
         rows.append([text[a:b] for a, b in zip(bounds, bounds[1:], strict=False)] or ["a"])
     tokenizer = piece_tokenizer(sorted({p for row in rows for p in row}))
     masker = CotMasker(tokenizer, starts_inside=starts_inside)
-    with mock.patch.object(funrl.cot_mask, "_WHOLE_ROW_AFTER", -1 if whole_rows else 32):
+    with mock.patch.object(funrl.rl.cot_mask, "_WHOLE_ROW_AFTER", -1 if whole_rows else 32):
         got = masks_for(masker, tokenizer, rows)
     for i, row in enumerate(rows):
         assert got[i, : len(row)].tolist() == reference_mask(row, starts_inside=starts_inside), row

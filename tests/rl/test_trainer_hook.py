@@ -31,10 +31,10 @@ from verl.trainer.ppo.v1 import get_trainer_cls
 from verl.trainer.ppo.v1.trainer_sync import PPOTrainerSync
 from verl.utils.tensordict_utils import list_of_dict_to_tensordict
 
-from funrl.advantage import entropy_shaped_grpo_advantage
 from funrl.config import EntropyConfig
-from funrl.verl_plugin import ESTIMATOR_NAME, EntropyInputs, compute_grpo_entropy_advantage, entropy_inputs
-from funrl.verl_trainer import (
+from funrl.rl.advantage import entropy_shaped_grpo_advantage
+from funrl.rl.estimator import ESTIMATOR_NAME, EntropyInputs, compute_grpo_entropy_advantage, entropy_inputs
+from funrl.rl.trainer_hook import (
     FunRLTaskRunner,
     FunRLTaskRunnerImpl,
     FunRLTrainerSync,
@@ -267,7 +267,7 @@ def test_entry_point_registers_in_a_fresh_process_with_no_funrl_import_in_user_c
         "import sys, verl\n"
         "from verl.trainer.ppo.core_algos import ADV_ESTIMATOR_REGISTRY\n"
         f"assert {ESTIMATOR_NAME!r} in ADV_ESTIMATOR_REGISTRY, sorted(ADV_ESTIMATOR_REGISTRY)\n"
-        "assert 'funrl.advantage' not in sys.modules  # the plugin stays cheap\n"
+        "assert 'funrl.rl.advantage' not in sys.modules  # the plugin stays cheap\n"
     )
     env = {**os.environ, "VERL_USE_EXTERNAL_PLUGINS": "auto"}
     result = subprocess.run(

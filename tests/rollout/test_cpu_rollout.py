@@ -18,7 +18,7 @@ import torch
 
 from funrl.rollout.sampling import SamplingSpec, bare_generation_config, parse_sampling_params, sample
 from funrl.rollout.server import load_named_tensors
-from funrl.testing import tiny_qwen2
+from funrl.toy import tiny_qwen2
 
 PROMPTS = [
     "What's the weather like in Lisbon right now?",

@@ -6,21 +6,21 @@ alpha=token_share it is verl's own SFT, step for step."""
 import pytest
 
 from funrl.samples import write_sft_sample_parquet
-from funrl.testing import run_sft_cpu, tiny_qwen2
+from funrl.toy import run_sft_cpu, tiny_qwen2
 
 STEPS = 6
 
 
 def test_recipe_composes_over_verl_sft_config():
-    from funrl.srml import validate_alpha
+    from funrl.sft.loss import validate_alpha
     from funrl.train import compose_config
 
-    cfg = compose_config(["+recipe=sft_srml", "srml.alpha=0.4"])
+    cfg = compose_config(["+recipe=sft_srml", "funrl.srml.alpha=0.4"])
     assert cfg.model.path == "Qwen/Qwen2.5-Coder-7B-Instruct"
     assert cfg.data.train_batch_size == 512 and cfg.trainer.n_gpus_per_node == 8
     assert cfg.engine.strategy == "fsdp2" and cfg.optim.lr == 4e-5 and cfg.optim.lr_warmup_steps_ratio == 0.05
     assert cfg.data.custom_cls.name == "SRMLSFTDataset" and cfg.data.srml.end_of_turn_in_call is True
-    assert validate_alpha(cfg.srml.alpha) == 0.4 and cfg.srml.enable is True
+    assert validate_alpha(cfg.funrl.srml.alpha) == 0.4 and cfg.funrl.srml.enable is True
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +35,7 @@ def _run(workdir, name, *extra, nproc=1, steps=2, mbs=8, alpha="0.7"):
     overrides = [
         f"model.path={workdir / 'model'}",
         f"data.train_files={workdir / 'train.parquet'}",
-        "data.custom_cls.path=pkg://funrl.sft_dataset",
-        "data.custom_cls.name=SRMLSFTDataset",
-        f"++srml.alpha={alpha}",
+        f"funrl.srml.alpha={alpha}",
         "data.train_batch_size=8",
         "data.use_dynamic_bsz=False",
         f"data.micro_batch_size_per_gpu={mbs}",
@@ -48,6 +46,10 @@ def _run(workdir, name, *extra, nproc=1, steps=2, mbs=8, alpha="0.7"):
         "checkpoint.save_contents=[]",
         f"trainer.default_local_dir={workdir / name / 'ckpt'}",
         "optim.lr=1e-3",
+        # verl's defaults (the recipe's are FunReason's 7B settings)
+        "optim.lr_warmup_steps_ratio=0.0",
+        "optim.lr_scheduler_type=constant",
+        "data.max_length=1024",
         *extra,
     ]
     (workdir / name).mkdir(exist_ok=True)
@@ -106,7 +108,7 @@ def test_two_gloo_ranks_equal_one_rank(workdir, reference):
 @pytest.mark.slow
 def test_token_share_is_verl_sft_step_for_step(workdir):
     ours = _run(workdir, "token_share", alpha="token_share")
-    verl = _run(workdir, "verl_sft", "++srml.enable=false")
+    verl = _run(workdir, "verl_sft", "funrl.srml.enable=false")
     assert "train/L_think" not in verl[0]  # verl's stock trainer really ran
     for sa, sb in zip(ours, verl, strict=True):
         assert sa["train/loss"] == pytest.approx(sb["train/loss"], rel=2e-5)

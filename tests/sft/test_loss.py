@@ -8,7 +8,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from funrl.srml import CALL, IGNORE, THINK, count_segments, segment_weights, srml_loss, validate_alpha
+from funrl.sft.loss import CALL, IGNORE, THINK, count_segments, segment_weights, srml_loss, validate_alpha
 
 # nll per token:     prompt think think call call call
 NLL = torch.tensor([100.0, 2.0, 4.0, 1.0, 1.0, 4.0], dtype=torch.float64)
@@ -150,10 +150,10 @@ def _dp_worker(rank, world_size, port, result_path):
 
 
 def test_two_ranks_with_gloo_equal_one_rank(tmp_path):
-    from funrl.cpu import _free_port
+    from funrl.cpu import free_port
 
     result = tmp_path / "dp.pt"
-    mp.spawn(_dp_worker, args=(2, _free_port(), str(result)), nprocs=2, join=True)
+    mp.spawn(_dp_worker, args=(2, free_port(), str(result)), nprocs=2, join=True)
     two = torch.load(result)
     seqs, weight = _toy_batch()
     w = weight.clone().requires_grad_(True)
@@ -172,7 +172,7 @@ def test_token_share_adapter_equals_verl_sft_loss():
     from verl.utils import tensordict_utils as tu
     from verl.workers.utils.losses import sft_loss
 
-    from funrl.sft_trainer import NUM_CALL_KEY, NUM_THINK_KEY, srml_sft_loss
+    from funrl.sft.trainer import NUM_CALL_KEY, NUM_THINK_KEY, srml_sft_loss
 
     g = torch.Generator().manual_seed(3)
     lengths = [7, 12, 9]
@@ -222,7 +222,7 @@ def test_token_share_adapter_equals_verl_sft_loss():
 def test_adapter_without_segment_ids_names_the_dataset_class():
     from verl.utils import tensordict_utils as tu
 
-    from funrl.sft_trainer import srml_sft_loss
+    from funrl.sft.trainer import srml_sft_loss
 
     data = tu.get_tensordict(
         {"loss_mask": torch.nested.as_nested_tensor([torch.ones(3, dtype=torch.long)], layout=torch.jagged)},

@@ -4,12 +4,12 @@ a loop reference on a real byte-level BPE tokenizer, and verl's dataset class en
 import pytest
 import torch
 
-from funrl.segments import end_of_turn_text, sequence_segment_ids, turn_segment_ids
-from funrl.srml import CALL, IGNORE, THINK
+from funrl.sft.loss import CALL, IGNORE, THINK
+from funrl.sft.segments import end_of_turn_text, sequence_segment_ids, turn_segment_ids
 
 
 class PieceTokenizer:
-    """Token id i decodes to PIECES[i]; enough for funrl.segments, and every split is explicit."""
+    """Token id i decodes to PIECES[i]; enough for funrl.sft.segments, and every split is explicit."""
 
     def __init__(self, pieces):
         self.pieces = pieces
@@ -98,7 +98,7 @@ def test_sequence_segments_follow_loss_mask_runs():
 
 @pytest.fixture(scope="module")
 def tiny_tok(tmp_path_factory):
-    from funrl.testing import tiny_tokenizer
+    from funrl.toy import tiny_tokenizer
 
     return tiny_tokenizer(tmp_path_factory.mktemp("tok"))
 
@@ -142,7 +142,7 @@ def test_dataset_adds_segment_ids_aligned_with_verl_loss_mask(tmp_path, tiny_tok
     from omegaconf import OmegaConf
 
     from funrl.samples import write_sft_sample_parquet
-    from funrl.sft_dataset import SRMLSFTDataset
+    from funrl.sft.dataset import SRMLSFTDataset
 
     path = str(write_sft_sample_parquet(tmp_path / "train.parquet"))
     cfg = OmegaConf.create({"pad_mode": "no_padding", "max_length": 1024, "truncation": "error"})
@@ -180,7 +180,7 @@ def test_dataset_rejects_right_padding(tmp_path, tiny_tok):
     from omegaconf import OmegaConf
 
     from funrl.samples import write_sft_sample_parquet
-    from funrl.sft_dataset import SRMLSFTDataset
+    from funrl.sft.dataset import SRMLSFTDataset
 
     path = str(write_sft_sample_parquet(tmp_path / "train.parquet"))
     with pytest.raises(ValueError, match="pad_mode=no_padding"):

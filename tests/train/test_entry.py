@@ -53,7 +53,7 @@ def test_check_validates_and_prints_the_batch_arithmetic(tmp_path):
     proc = train("--check", "+recipe=grpo_entropy", *data, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "[funrl.train] per step: 512 prompts x 8 = 4096 responses" in proc.stdout
-    assert "[funrl.train] advantage estimator grpo_entropy (funrl.verl_plugin)" in proc.stdout
+    assert "[funrl.train] advantage estimator grpo_entropy (funrl.rl.estimator)" in proc.stdout
     assert "config OK (--check: nothing started)" in proc.stdout
     assert not (tmp_path / "checkpoints").exists()
     bad = train("--check", "+recipe=grpo_entropy", *data, "trainer.nnodes=3", cwd=tmp_path)
@@ -74,12 +74,12 @@ def test_plugin_registers_grpo_entropy_in_a_fresh_process(tmp_path):
         "import sys, verl\n"
         "from verl.trainer.ppo.core_algos import get_adv_estimator_fn\n"
         "fn = get_adv_estimator_fn('grpo_entropy')\n"
-        "print(fn.__module__, 'funrl.verl_trainer' in sys.modules, 'funrl.train' in sys.modules)\n"
+        "print(fn.__module__, 'funrl.rl.trainer_hook' in sys.modules, 'funrl.train' in sys.modules)\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
     )
-    assert out.stdout.split() == ["funrl.verl_plugin", "False", "False"]
+    assert out.stdout.split() == ["funrl.rl.estimator", "False", "False"]
 
 
 def test_editable_install_finds_the_recipes_in_the_repository(tmp_path):
@@ -90,7 +90,9 @@ def test_editable_install_finds_the_recipes_in_the_repository(tmp_path):
     assert Path(out.stdout.strip()).resolve() == REPO / "recipes" / "__init__.py"  # this checkout: editable
     proc = train("+recipe=sft_srml", "--cfg", "job", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert job_config(proc.stdout)["srml"]["alpha"] == 0.7  # the group was found, not just a key added
+    assert (
+        job_config(proc.stdout)["funrl"]["srml"]["alpha"] == 0.7
+    )  # the group was found, not just a key added
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +129,10 @@ def test_regular_install_ships_the_recipes_and_launch_scripts(regular_install, t
         check=True,
     )
     assert Path(out.stdout.strip()).is_relative_to(regular_install)  # not the editable checkout
-    for recipe, key in [("grpo_entropy", ("algorithm", "adv_estimator")), ("sft_srml", ("srml", "alpha"))]:
+    for recipe, key in [
+        ("grpo_entropy", ("algorithm", "adv_estimator")),
+        ("sft_srml", ("funrl", "srml", "alpha")),
+    ]:
         proc = train(
             f"+recipe={recipe}",
             "hardware=h100_80gb",
@@ -137,5 +142,7 @@ def test_regular_install_ships_the_recipes_and_launch_scripts(regular_install, t
             pythonpath=regular_install,
         )
         assert proc.returncode == 0, proc.stderr
-        cfg = job_config(proc.stdout)
-        assert cfg[key[0]][key[1]] == {"grpo_entropy": "grpo_entropy", "sft_srml": 0.7}[recipe]
+        value = job_config(proc.stdout)
+        for part in key:
+            value = value[part]
+        assert value == {"grpo_entropy": "grpo_entropy", "sft_srml": 0.7}[recipe]

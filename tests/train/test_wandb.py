@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from funrl.curves import main as curves_main
-from funrl.curves import read_jsonl, read_run
+from funrl.curves import plotted_series, read_jsonl, read_run
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -47,7 +47,7 @@ def run_info(run_dir: Path) -> tuple[str, str]:
 @pytest.fixture(scope="module")
 def sft_run(tmp_path_factory):
     from funrl.samples import write_sft_sample_parquet
-    from funrl.testing import tiny_qwen2
+    from funrl.toy import tiny_qwen2
 
     d = tmp_path_factory.mktemp("sft_wandb")
     tiny_qwen2(d / "model")
@@ -100,10 +100,19 @@ def test_sft_offline_run_records_the_srml_metrics(sft_run):
 
 @pytest.mark.slow
 def test_curves_png_from_the_sft_run(sft_run, tmp_path):
-    d, _ = sft_run
+    d, out_text = sft_run
     out = tmp_path / "sft.png"
     curves_main([str(d / "wandb"), "-o", str(out), "--metric", "train/L_think", "--metric", "train/L_call"])
     assert png_size(out) == (1000, 360)  # 2 panels x 5 in x 100 dpi, 3.6 in high
+    # what is drawn: per panel, the run's points of that key, equal to what the trainer printed per step
+    console = console_metrics(out_text)
+    panels = {"train/L_think": ("train/L_think",), "train/L_call": ("train/L_call",)}
+    drawn = plotted_series(read_run(d / "wandb"), panels)
+    for key in panels:
+        assert list(drawn[key]) == [key]
+        assert [s for s, _ in drawn[key][key]] == [1, 2]
+        for step, value in drawn[key][key]:
+            assert value == pytest.approx(console[step][key], rel=1e-6), (key, step)
 
 
 @pytest.mark.slow
@@ -128,8 +137,8 @@ def test_checkpoint_exports_a_hugging_face_model(sft_run, tmp_path):
 RL_LOGGER = r"""
 import sys, torch
 from verl.utils.tracking import Tracking
-from funrl.advantage import entropy_shaped_grpo_advantage
-from funrl.verl_trainer import METRIC_PREFIX
+from funrl.rl.advantage import entropy_shaped_grpo_advantage
+from funrl.rl.trainer_hook import METRIC_PREFIX
 
 rewards = torch.zeros(4, 3); rewards[0, -1] = 1.0; rewards[2, -1] = 1.0   # (bs=4, T=3), score on last token
 mask = torch.ones(4, 3)

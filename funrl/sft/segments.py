@@ -1,7 +1,7 @@
 """Think / call segment ids for the tokens of an assistant turn.
 
 An assistant turn is ``<think> CoT </think>`` followed by the call, e.g.
-``<think>The user wants ...</think>[get_weather(city='Paris')]``. SRML (``funrl.srml``) needs, for every
+``<think>The user wants ...</think>[get_weather(city='Paris')]``. SRML (``funrl.sft.loss``) needs, for every
 token, whether it belongs to the think segment, the call segment or neither. This module finds the
 exact tokens from the *token ids themselves*, so that it works whatever the tokenizer did with the tags:
 
@@ -30,11 +30,12 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 import torch
+from funrl.reward import THINK_CLOSE, THINK_OPEN
 
-from funrl.srml import CALL, IGNORE, THINK
+from funrl.sft.loss import CALL, IGNORE, THINK
 
-THINK_OPEN = "<think>"
-THINK_CLOSE = "</think>"
+THINK_TAGS = (THINK_OPEN, THINK_CLOSE)
+"""Default ``(open, close)`` CoT tags: ``funrl.reward``'s, as ``funrl.cot``'s defaults."""
 
 
 class Decoder(Protocol):
@@ -60,20 +61,21 @@ def _first_token_past(tokenizer: Decoder, ids: Sequence[int], char: int) -> int:
     return lo
 
 
-def think_span(text: str) -> tuple[int, int] | None:
+def think_span(text: str, tags: tuple[str, str] = THINK_TAGS) -> tuple[int, int] | None:
     """Character span ``(start of <think>, end of </think>)`` of the first complete think span, or None."""
-    start = text.find(THINK_OPEN)
+    open_tag, close_tag = tags
+    start = text.find(open_tag)
     if start < 0:
         return None
-    close = text.find(THINK_CLOSE, start + len(THINK_OPEN))
+    close = text.find(close_tag, start + len(open_tag))
     if close < 0:
         return None
-    return start, close + len(THINK_CLOSE)
+    return start, close + len(close_tag)
 
 
-def has_think_span(text: str) -> bool:
-    """True if ``text`` holds a complete ``<think>...</think>`` span."""
-    return think_span(text) is not None
+def has_think_span(text: str, tags: tuple[str, str] = THINK_TAGS) -> bool:
+    """True if ``text`` holds a complete ``<think>...</think>`` span (``tags``: open and close tag)."""
+    return think_span(text, tags) is not None
 
 
 def turn_segment_ids(
@@ -82,6 +84,7 @@ def turn_segment_ids(
     *,
     end_of_turn_text: str = "",
     end_of_turn_label: int = CALL,
+    tags: tuple[str, str] = THINK_TAGS,
 ) -> torch.Tensor:
     """Segment ids for the tokens of one assistant turn's content (and its end-of-turn text).
 
@@ -92,6 +95,7 @@ def turn_segment_ids(
         end_of_turn_text: the template text that follows the content (see ``end_of_turn_text``); if the
             decoded turn does not end with it (e.g. the sequence was truncated), the whole turn is content.
         end_of_turn_label: label of the end-of-turn tokens, CALL (default) or IGNORE.
+        tags: the CoT's ``(open, close)`` tags (``funrl.cot``'s; default ``<think>``, ``</think>``).
 
     Returns:
         (n,) int64 tensor of THINK / CALL / ``end_of_turn_label``.
@@ -108,7 +112,7 @@ def turn_segment_ids(
     content_end = len(text)
     if end_of_turn_text and text.endswith(end_of_turn_text):
         content_end = len(text) - len(end_of_turn_text)
-    span = think_span(text[:content_end])
+    span = think_span(text[:content_end], tags)
     if span is not None:
         # A token is think iff its last character is inside the span, i.e. e_k <= end of </think>.
         seg[: _first_token_past(tokenizer, turn_ids, span[1])] = THINK
@@ -144,6 +148,7 @@ def sequence_segment_ids(
     *,
     end_of_turn_text: str = "",
     end_of_turn_label: int = CALL,
+    tags: tuple[str, str] = THINK_TAGS,
 ) -> torch.Tensor:
     """Segment ids for a whole tokenized conversation, as built by verl's ``MultiTurnSFTDataset``.
 
@@ -174,7 +179,11 @@ def sequence_segment_ids(
         while j < n and mask[j]:
             j += 1
         seg[i:j] = turn_segment_ids(
-            tokenizer, ids[i:j], end_of_turn_text=end_of_turn_text, end_of_turn_label=end_of_turn_label
+            tokenizer,
+            ids[i:j],
+            end_of_turn_text=end_of_turn_text,
+            end_of_turn_label=end_of_turn_label,
+            tags=tags,
         )
         i = j
     return seg

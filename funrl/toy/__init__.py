@@ -2,7 +2,7 @@
 
 Nothing is downloaded. ::
 
-    from funrl.testing import tiny_qwen2
+    from funrl.toy import tiny_qwen2
     model_dir = tiny_qwen2(tmp_path / "model")   # a randomly initialised Qwen2 + its tokenizer
     # -> usable as verl's model.path, or with AutoModelForCausalLM / AutoTokenizer.from_pretrained
 
@@ -139,26 +139,27 @@ def run_sft_cpu(
     timeout_s: int = 600,
     env: dict[str, str] | None = None,
 ) -> list[dict[str, float]]:
-    """Run ``funrl.sft_trainer`` (verl's SFT trainer) on CPU in a subprocess; return the per-step metrics.
+    """Run ``python -m funrl.train +recipe=sft_srml hardware=cpu`` in a subprocess; return the per-step metrics.
 
-    ``overrides`` are Hydra overrides added to ``funrl.cpu.HYDRA_OVERRIDES`` (model.path, data...);
-    ``nproc > 1`` launches that many gloo ranks with torchrun. Console logging is forced. Raises
-    RuntimeError with the output's tail if the run fails. Returns one dict per logged step, e.g.
-    ``{"step": 1, "train/loss": 6.27, ...}``.
+    ``overrides`` are Hydra overrides on top of the recipe (model.path, data...); ``nproc > 1`` sets
+    ``trainer.n_gpus_per_node=nproc``, so the entry point re-launches itself under torchrun with that many
+    gloo ranks. Console logging is forced. Raises RuntimeError with the output's tail if the run fails.
+    Returns one dict per logged step, e.g. ``{"step": 1, "train/loss": 6.27, ...}``.
     """
     import os
     import re
     import subprocess
     import sys
 
-    from funrl.cpu import HYDRA_OVERRIDES, _free_port
-
-    if nproc > 1:
-        launcher = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}"]
-        launcher += [f"--master_port={_free_port()}", "-m", "funrl.sft_trainer"]
-    else:
-        launcher = [sys.executable, "-m", "funrl.sft_trainer"]
-    cmd = launcher + list(HYDRA_OVERRIDES) + ["trainer.logger=[console]"] + list(overrides)
+    cmd = [
+        sys.executable,
+        "-m",
+        "funrl.train",
+        "+recipe=sft_srml",
+        "hardware=cpu",
+        "trainer.logger=[console]",
+    ]
+    cmd += [f"trainer.n_gpus_per_node={nproc}", *overrides]
     full_env = {**os.environ, "WANDB_MODE": "disabled", "OMP_NUM_THREADS": "1", **(env or {})}
     proc = subprocess.run(cmd, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout_s)
     out = proc.stdout + proc.stderr

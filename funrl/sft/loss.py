@@ -12,7 +12,7 @@ counts, a micro-batch's contribution is a partial sum, and summing the contribut
 accumulation) and averaging gradients over ranks (data parallelism) gives exactly the loss of the
 unsplit batch. Tokens outside both segments (prompt, padding, template) get no loss.
 
-Segment ids (one per token, see ``funrl.segments``): ``IGNORE`` = 0, ``THINK`` = 1, ``CALL`` = 2.
+Segment ids (one per token, see ``funrl.sft.segments``): ``IGNORE`` = 0, ``THINK`` = 1, ``CALL`` = 2.
 
 Plain SFT is recovered with ``alpha = "token_share"``: alpha is then set per global batch to
 ``N_think / (N_think + N_call)``, which makes the loss ``sum(nll) / (N_think + N_call)``, i.e. verl's
@@ -31,24 +31,11 @@ from dataclasses import dataclass
 
 import torch
 
+from funrl.config import TOKEN_SHARE, validate_alpha
+
 IGNORE = 0
 THINK = 1
 CALL = 2
-
-TOKEN_SHARE = "token_share"
-
-
-def validate_alpha(alpha: float | str) -> float | str:
-    """Return ``alpha`` if it is a number in [0, 1] or ``"token_share"``; raise ValueError otherwise."""
-    if isinstance(alpha, str):
-        if alpha != TOKEN_SHARE:
-            raise ValueError(f"srml.alpha must be a float in [0, 1] or {TOKEN_SHARE!r}, got {alpha!r}")
-        return alpha
-    if isinstance(alpha, bool) or not isinstance(alpha, int | float):
-        raise ValueError(f"srml.alpha must be a float in [0, 1] or {TOKEN_SHARE!r}, got {alpha!r}")
-    if not 0.0 <= float(alpha) <= 1.0:
-        raise ValueError(f"srml.alpha must be in [0, 1], got {alpha}")
-    return float(alpha)
 
 
 def segment_weights(alpha: float | str, num_think: int, num_call: int) -> tuple[float, float]:

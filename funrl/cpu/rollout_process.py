@@ -3,7 +3,7 @@
 ``funrl.cpu.activate()`` switches only the process it runs in; a GRPO run has many (the task runner,
 the training workers, agent-loop and reward workers, the rollout server). The CPU profile
 (``recipes/hardware/rl/cpu.yaml``) puts ``VERL_PLATFORM=cpu`` into the Ray job's environment, and the
-``verl.plugins`` entry point (``funrl.rollout.plugin``) calls ``activate_cpu_process()`` on ``import
+``verl.plugins`` entry point (``funrl.cpu.plugin``) calls ``activate_cpu_process()`` on ``import
 verl`` in every process that has it. Three things happen:
 
 1. ``funrl.cpu.activate()``: verl's platform is ``PlatformCPU`` (gloo collectives, CPU device module)

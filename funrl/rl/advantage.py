@@ -7,7 +7,7 @@ Plain GRPO gives response i of a group G (the responses to one prompt) the scala
 broadcast to its response tokens, exactly as verl's ``compute_grpo_outcome_advantage`` (a group of one
 response gets mean 0 and std 1). FunRL adds an exploration term built from the policy's own per-token
 entropy H_t over the chain-of-thought (CoT) tokens, i.e. the tokens inside ``<think> ... </think>``
-(``funrl.cot_mask``). Two published forms, one switch:
+(``funrl.rl.cot_mask``). Two published forms, one switch:
 
 - ``form="sequence"`` (FunRL / EGPO, arXiv 2508.05118, as reproduced on verl): with H_i the mean entropy
   over the CoT tokens of response i,
@@ -37,27 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
-FORMS = ("sequence", "token")
-
-
-def validate_entropy_settings(alpha: float, kappa: float, form: str) -> None:
-    """Raise ValueError naming the setting if alpha / kappa / form are unusable or could flip a sign."""
-    if form not in FORMS:
-        raise ValueError(f"funrl.entropy.form must be one of {FORMS}, got {form!r}")
-    if not (isinstance(alpha, int | float) and math.isfinite(alpha) and alpha >= 0):
-        raise ValueError(f"funrl.entropy.alpha must be a finite number >= 0, got {alpha!r}")
-    if not (isinstance(kappa, int | float) and math.isfinite(kappa) and kappa > 0):
-        raise ValueError(f"funrl.entropy.kappa must be a finite number > 0, got {kappa!r}")
-    if form == "token" and kappa < 1:
-        raise ValueError(
-            f"funrl.entropy.kappa={kappa} < 1 with form='token': the bonus |A|/kappa could exceed |A| "
-            "and flip the sign of a negative advantage; use kappa >= 1"
-        )
-    if form == "sequence" and alpha > kappa:
-        raise ValueError(
-            f"funrl.entropy.alpha={alpha} > kappa={kappa} with form='sequence': the bonus alpha*|A|/kappa "
-            "could exceed |A| and flip the sign of a negative advantage; use alpha <= kappa"
-        )
+from funrl.config import EntropyConfig
 
 
 def group_ids(index: np.ndarray | Sequence[Any] | torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -102,6 +82,32 @@ def group_normalised_scores(
     return scores - mean[gid]  # (bs,)
 
 
+def _check_inputs(
+    token_level_rewards: torch.Tensor,
+    response_mask: torch.Tensor,
+    index: np.ndarray | Sequence[Any] | torch.Tensor,
+    entropy: torch.Tensor,
+    cot_mask: torch.Tensor,
+    alpha: float,
+    kappa: float,
+    form: str,
+) -> None:
+    """Raise ValueError naming the argument on settings or shapes ``entropy_shaped_grpo_advantage`` refuses."""
+    EntropyConfig(alpha=alpha, kappa=kappa, form=form)  # the rules of funrl.entropy, in their one home
+    bs, seq_len = token_level_rewards.shape
+    for name, tensor in (("response_mask", response_mask), ("entropy", entropy), ("cot_mask", cot_mask)):
+        if tuple(tensor.shape) != (bs, seq_len):
+            raise ValueError(
+                f"{name} has shape {tuple(tensor.shape)}, expected {(bs, seq_len)} like token_level_rewards"
+            )
+    if len(index) != bs:
+        raise ValueError(f"index has {len(index)} entries, expected {bs} (one per response)")
+    if cot_mask.dtype != torch.bool:
+        raise ValueError(f"cot_mask must be a bool tensor, got {cot_mask.dtype}")
+    if not token_level_rewards.is_floating_point():
+        raise ValueError(f"token_level_rewards must be a float tensor, got {token_level_rewards.dtype}")
+
+
 def entropy_shaped_grpo_advantage(
     token_level_rewards: torch.Tensor,
     response_mask: torch.Tensor,
@@ -139,19 +145,8 @@ def entropy_shaped_grpo_advantage(
             rewards, where the bonus cannot act). Rows with an empty response mask (verl's padding
             samples) are left out of the statistics.
     """
-    validate_entropy_settings(alpha, kappa, form)
+    _check_inputs(token_level_rewards, response_mask, index, entropy, cot_mask, alpha, kappa, form)
     bs, seq_len = token_level_rewards.shape
-    for name, tensor in (("response_mask", response_mask), ("entropy", entropy), ("cot_mask", cot_mask)):
-        if tuple(tensor.shape) != (bs, seq_len):
-            raise ValueError(
-                f"{name} has shape {tuple(tensor.shape)}, expected {(bs, seq_len)} like token_level_rewards"
-            )
-    if len(index) != bs:
-        raise ValueError(f"index has {len(index)} entries, expected {bs} (one per response)")
-    if cot_mask.dtype != torch.bool:
-        raise ValueError(f"cot_mask must be a bool tensor, got {cot_mask.dtype}")
-    if not token_level_rewards.is_floating_point():
-        raise ValueError(f"token_level_rewards must be a float tensor, got {token_level_rewards.dtype}")
 
     with torch.no_grad():
         scores = token_level_rewards.sum(dim=-1)  # (bs,)
@@ -189,21 +184,12 @@ def entropy_shaped_grpo_advantage(
             shaped = psi.add_(adv_i.unsqueeze(-1))  # (bs, T)
             advantages = torch.where(valid, shaped, zero, out=shaped)  # (bs, T)
 
-        stats = _statistics(
-            gid=gid,
-            scores=scores,
-            real=n_valid > 0,
-            n_valid_total=n_valid.sum(),
-            n_cot=n_cot,
-            cot_entropy_sum=cot_entropy_sum,
-            bonus_total=bonus_total,
-            n_changed=n_changed,
-        )
+        real = n_valid > 0  # (bs,)  verl's padding rows have an empty response mask
+        stats = _statistics(gid, scores, real, n_valid.sum(), n_cot, cot_entropy_sum, bonus_total, n_changed)
     return advantages, advantages, stats
 
 
 def _statistics(
-    *,
     gid: torch.Tensor,
     scores: torch.Tensor,
     real: torch.Tensor,

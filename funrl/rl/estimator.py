@@ -3,16 +3,16 @@
 verl imports this module on every ``import verl`` through the entry point
 
     [project.entry-points."verl.plugins"]
-    funrl = "funrl.verl_plugin"
+    funrl = "funrl.rl.estimator"
 
 so ``algorithm.adv_estimator=grpo_entropy`` resolves in the driver and in every Ray worker with no import
 in user code. The module is cheap (standard library at import; the registration imports verl's
 ``core_algos``, which training imports anyway) and never breaks ``import verl``: a failure to register is
-logged as a warning (verl itself would only log it at debug level), and ``funrl.verl_trainer`` imports
+logged as a warning (verl itself would only log it at debug level), and ``funrl.rl.trainer_hook`` imports
 this module directly, so the estimator is also there with ``VERL_USE_EXTERNAL_PLUGINS=none``.
 
 verl hands a registered estimator only ``token_level_rewards``, ``response_mask``, ``index`` and
-``config``, never the per-token entropy. The trainer hook (``funrl.verl_trainer.FunRLTrainerSync``)
+``config``, never the per-token entropy. The trainer hook (``funrl.rl.trainer_hook.FunRLTrainerSync``)
 fetches the entropy and the CoT mask and hands them over for the duration of one advantage computation
 through ``entropy_inputs(...)`` (a context variable, so nothing leaks between steps). Used without the
 hook, the estimator fails loudly and says how to run it.
@@ -45,7 +45,7 @@ class EntropyInputs:
     cot_mask: (bs, T) bool, True on chain-of-thought tokens.
     response_mask: (bs, T) the response mask the two above were built with (a consistency check).
     settings: ``funrl.entropy``.
-    stats: filled by the estimator with ``funrl.advantage`` statistics, for the step's metrics.
+    stats: filled by the estimator with ``funrl.rl.advantage`` statistics, for the step's metrics.
     """
 
     entropy: torch.Tensor
@@ -86,7 +86,7 @@ def compute_grpo_entropy_advantage(
     ``norm_adv_by_std_in_grpo`` is read from ``config`` (verl's algorithm block) when it is there,
     because verl's generic call path does not pass it.
     """
-    from funrl.advantage import entropy_shaped_grpo_advantage
+    from funrl.rl.advantage import entropy_shaped_grpo_advantage
 
     inputs = _INPUTS.get()
     if inputs is None:
@@ -94,7 +94,7 @@ def compute_grpo_entropy_advantage(
             f"algorithm.adv_estimator={ESTIMATOR_NAME} needs the policy's per-token entropy, which verl does "
             "not pass to advantage estimators. Run training through FunRL's trainer hook: "
             "`python -m funrl.train ...`, or verl.trainer.main_ppo.run_ppo(config, "
-            "task_runner_class=funrl.verl_trainer.FunRLTaskRunner)."
+            "task_runner_class=funrl.rl.trainer_hook.FunRLTaskRunner)."
         )
     if index is None:
         raise RuntimeError(f"{ESTIMATOR_NAME}: verl passed no group index (uid); GRPO needs one per response")

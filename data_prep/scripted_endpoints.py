@@ -20,8 +20,8 @@ from collections.abc import Iterable
 
 from funrl.reward import FormatError, check, parse
 
-from .formats import FORMAT_INSTRUCTIONS, render_calls
 from .records import Sample
+from .render import FORMAT_INSTRUCTIONS, render_calls
 
 _CHECK_RE = re.compile(r"^Check: (\w+)$", re.M)
 _SECTION_RE = re.compile(r"^(QUERY|REASONING|ANSWER|QUESTION):\n(.*?)(?=\n\n[A-Z ]+:\n|\Z)", re.M | re.S)
@@ -54,8 +54,8 @@ def always_pass(body: dict) -> str:
     return '{"verdict": "pass", "reason": "ok"}'
 
 
-class LoopbackModel:
-    """Callable responder for :class:`funrl.testing.openai_server.OpenAIServer`."""
+class ScriptedTeacherJudge:
+    """Callable responder for :class:`funrl.toy.scripted_server.OpenAIServer`."""
 
     def __init__(
         self,

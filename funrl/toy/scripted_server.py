@@ -22,7 +22,7 @@ In-process (a background thread with its own event loop)::
 
 As a process (the benchmark does this so that client and server do not share one GIL)::
 
-    python -m funrl.testing.openai_server --responder pkg.module:function --latency 0.1
+    python -m funrl.toy.scripted_server --responder pkg.module:function --latency 0.1
     # prints "LISTENING <port>" once ready
 """
 
@@ -318,7 +318,7 @@ def load_responder(spec: str) -> Responder:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--responder", default="funrl.testing.openai_server:echo_responder")
+    parser.add_argument("--responder", default="funrl.toy.scripted_server:echo_responder")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before every answer")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)

@@ -1,6 +1,6 @@
 """Chain-of-thought token mask: which response tokens lie inside ``<think> ... </think>``.
 
-The entropy bonus (``funrl.advantage``) acts on CoT tokens only, so this mask must be exact whatever the
+The entropy bonus (``funrl.rl.advantage``) acts on CoT tokens only, so this mask must be exact whatever the
 tokenizer did with the tags: ``<think>`` may be one added token, or split as ``<`` + ``think`` + ``>``, or
 merged with neighbouring text (``.</`` + ``think>\\n``). So the search runs on the *bytes* the tokens stand
 for, not on token ids:
@@ -36,9 +36,7 @@ from typing import Any
 
 import numpy as np
 import torch
-
-THINK_OPEN = "<think>"
-THINK_CLOSE = "</think>"
+from funrl.reward import THINK_CLOSE, THINK_OPEN
 
 
 def _gpt2_byte_decoder() -> dict[str, int]:

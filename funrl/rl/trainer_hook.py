@@ -3,12 +3,12 @@
 Use (what ``python -m funrl.train`` does):
 
     from verl.trainer.main_ppo import run_ppo
-    from funrl.verl_trainer import FunRLTaskRunner, validate_funrl_config
+    from funrl.rl.trainer_hook import FunRLTaskRunner, validate_funrl_config
 
     validate_funrl_config(config)      # fail before Ray starts
     run_ppo(config, task_runner_class=FunRLTaskRunner)
 
-Why the trainer route and not the actor-loss route (both in ../shared/design/VERL.md):
+Why the trainer route and not the actor-loss route (overriding verl's PPO actor loss with ``set_loss_fn``):
 - verl's V1 trainer already computes the *old* policy's per-token entropy in ``_compute_old_log_prob``
   (always, ``calculate_entropy=True``) and stores it in the TransferQueue; only ``_compute_advantage``
   drops it. Overriding that one method, and calling verl's own implementation inside it, is the smallest
@@ -40,13 +40,12 @@ from verl.trainer.main_ppo import TaskRunnerV1
 from verl.trainer.ppo.v1 import trainer_base
 from verl.trainer.ppo.v1.trainer_sync import PPOTrainerSync
 
-from funrl import verl_plugin
-from funrl.advantage import validate_entropy_settings
 from funrl.config import FunRLConfig, funrl_config_from
-from funrl.cot_mask import CotMasker
-from funrl.verl_plugin import ESTIMATOR_NAME, EntropyInputs, entropy_inputs
+from funrl.rl import estimator
+from funrl.rl.cot_mask import CotMasker
+from funrl.rl.estimator import ESTIMATOR_NAME, EntropyInputs, entropy_inputs
 
-verl_plugin.register()  # also when the entry point is switched off (VERL_USE_EXTERNAL_PLUGINS=none)
+estimator.register()  # also when the entry point is switched off (VERL_USE_EXTERNAL_PLUGINS=none)
 
 METRIC_PREFIX = "funrl/"
 
@@ -58,9 +57,6 @@ def validate_funrl_config(config: Any) -> FunRLConfig:
     the verl settings it depends on.
     """
     funrl = funrl_config_from(config)
-    validate_entropy_settings(funrl.entropy.alpha, funrl.entropy.kappa, funrl.entropy.form)
-    if not funrl.cot.open_tag or not funrl.cot.close_tag:
-        raise ValueError("funrl.cot.open_tag and funrl.cot.close_tag must be non-empty")
     if config.algorithm.adv_estimator != ESTIMATOR_NAME:
         return funrl
     if not config.trainer.get("use_v1", True):
@@ -85,7 +81,7 @@ class FunRLTrainerSync(PPOTrainerSync):
     """verl's synchronous V1 trainer with one override: ``_compute_advantage`` for ``grpo_entropy``."""
 
     def __init__(self, config: Any) -> None:
-        self.funrl = validate_funrl_config(config)
+        self.funrl = validate_funrl_config(config)  # the same check as the driver's, for direct use
         super().__init__(config)
         self._cot_masker: CotMasker | None = None
 
@@ -177,7 +173,7 @@ class FunRLTaskRunnerImpl(TaskRunnerV1.__ray_actor_class__):
     """verl's V1 task runner, with ``FunRLTrainerSync`` as the sync trainer. Use ``FunRLTaskRunner``."""
 
     def run(self, config: Any) -> None:
-        validate_funrl_config(config)
+        validate_funrl_config(config)  # a task runner started without funrl.train fails before verl starts
         with sync_trainer_replaced_by(FunRLTrainerSync):
             return super().run(config)
 

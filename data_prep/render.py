@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 
-_THINK_RE = re.compile(r"^\s*<think>(.*?)</think>\s*", re.S)
+from funrl.reward import THINK_CLOSE, THINK_FORMATS, THINK_OPEN
 
 
 class RenderError(ValueError):
@@ -67,15 +67,7 @@ def render_calls(calls: list[dict], fmt: str) -> str:
 
 
 def render_answer(cot: str, calls: list[dict], fmt: str) -> str:
-    return f"<think>{cot}</think>{render_calls(calls, fmt)}"
-
-
-def split_think(text: str) -> tuple[str | None, str]:
-    """'<think>c</think>rest' -> ('c', 'rest'); (None, text) when the text does not open with a think block."""
-    m = _THINK_RE.match(text)
-    if not m:
-        return None, text.strip()
-    return m.group(1).strip(), text[m.end() :].strip()
+    return f"{THINK_OPEN}{cot}{THINK_CLOSE}{render_calls(calls, fmt)}"
 
 
 FORMAT_INSTRUCTIONS = {
@@ -95,6 +87,7 @@ FORMAT_INSTRUCTIONS = {
         '<think>...</think><tool_call>[{"name": "func_a", "arguments": {"x": 1}}]</tool_call>'
     ),
 }
+assert tuple(FORMAT_INSTRUCTIONS) == THINK_FORMATS, "one instruction per trained output format"
 
 
 def system_prompt(tools: list[dict], fmt: str) -> str:

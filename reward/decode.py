@@ -34,38 +34,49 @@ from __future__ import annotations
 
 import json
 
-from .pycall import MAX_NESTING, DecodeError, decode_python
+from .pycall import MAX_NESTING, FormatError, decode_python
 
 MAX_TEXT_CHARS = 1_000_000
 MAX_CALL_CHARS = 100_000
 
 FORMATS = ("auto", "python", "json", "answer", "tool_call", "think_python", "think_answer", "think_tool_call")
+"""Every ``fmt`` the reward decodes."""
+THINK_FORMATS = ("think_answer", "think_python", "think_tool_call")
+"""The formats a model is trained to write (``<think>`` CoT, then the calls): data prep renders them, eval
+prompts for them."""
 _CANONICAL = {"think_python": "python", "think_answer": "answer", "think_tool_call": "tool_call"}
 
-_THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
+THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
+"""The chain-of-thought tags, for every part of FunRL (reward, data prep, SFT segments, the RL CoT mask)."""
+_THINK_OPEN, _THINK_CLOSE = THINK_OPEN, THINK_CLOSE
 _ABSENT = object()
 _JSON = json.JSONDecoder()
 _ANSWER_OPEN, _ANSWER_CLOSE = "<answer>", "</answer>"
 _TOOL_OPEN, _TOOL_CLOSE = "<tool_call>", "</tool_call>"
 
 
+def check_format(fmt: object, formats: tuple[str, ...] = FORMATS, *, key: str = "fmt") -> str:
+    """Return ``fmt`` if it is one of ``formats``; else raise ValueError naming ``key``."""
+    if not isinstance(fmt, str) or fmt not in formats:
+        raise ValueError(f"{key} must be one of {', '.join(formats)}; got {fmt!r}")
+    return fmt
+
+
 def canonical_format(fmt: str) -> str:
-    if fmt not in FORMATS:
-        raise ValueError(f"fmt: {fmt!r} is not one of {', '.join(FORMATS)}")
-    return _CANONICAL.get(fmt, fmt)
+    return _CANONICAL.get(check_format(fmt), fmt)
 
 
 def split_think(text: str, require_think: bool) -> tuple[str | None, str]:
-    """-> (reasoning or None, the rest of the text). Raises DecodeError on malformed think tags."""
+    """-> (reasoning or None, the rest of the text). Raises FormatError on malformed think tags."""
     if "think>" not in text:  # no tag at all: one scan, the common case for untagged formats
         if require_think:
-            raise DecodeError("format_error:missing_think", "expected <think>...</think> before the calls")
+            raise FormatError("format_error:missing_think", "expected <think>...</think> before the calls")
         return None, text
     stripped = text.lstrip()
     if stripped.startswith(_THINK_OPEN):
         end = stripped.find(_THINK_CLOSE, len(_THINK_OPEN))
         if end < 0:
-            raise DecodeError("format_error:unclosed_think", "<think> is never closed by </think>")
+            raise FormatError("format_error:unclosed_think", "<think> is never closed by </think>")
         think, rest = stripped[len(_THINK_OPEN) : end], stripped[end + len(_THINK_CLOSE) :]
     else:
         end = text.find(_THINK_CLOSE)
@@ -74,15 +85,26 @@ def split_think(text: str, require_think: bool) -> tuple[str | None, str]:
         else:
             think, rest = None, text
     if _THINK_OPEN in rest or _THINK_CLOSE in rest:
-        raise DecodeError("format_error:extra_think", "a think tag appears after the reasoning block")
+        raise FormatError("format_error:extra_think", "a think tag appears after the reasoning block")
     if require_think and (think is None or not think.strip()):
-        raise DecodeError("format_error:missing_think", "expected <think>...</think> before the calls")
+        raise FormatError("format_error:missing_think", "expected <think>...</think> before the calls")
     return think, rest
+
+
+def leading_think(text: str) -> tuple[str | None, str]:
+    """Lenient split for reporting and judging: ``(reasoning, the rest)``, both stripped, or
+    ``(None, text stripped)`` when the text has no well-formed think block (where ``split_think`` returns
+    no reasoning or raises). Never raises."""
+    try:
+        think, rest = split_think(text, False)
+    except FormatError:
+        return None, text.strip()
+    return (None, text.strip()) if think is None else (think.strip(), rest.strip())
 
 
 def _check_call_size(s: str) -> None:
     if len(s) > MAX_CALL_CHARS:
-        raise DecodeError("format_error:too_long", f"call text exceeds {MAX_CALL_CHARS} characters")
+        raise FormatError("format_error:too_long", f"call text exceeds {MAX_CALL_CHARS} characters")
 
 
 def _strip_fence(s: str) -> str:
@@ -111,30 +133,30 @@ def decode_json(text: str) -> list:
     if s.startswith("```"):
         s = _strip_fence(s)
     if len(s) > MAX_CALL_CHARS:
-        raise DecodeError("format_error:too_long", f"call text exceeds {MAX_CALL_CHARS} characters")
+        raise FormatError("format_error:too_long", f"call text exceeds {MAX_CALL_CHARS} characters")
     try:
         data, end = _JSON.raw_decode(s)  # json.loads minus its whitespace passes: s is stripped
     except (ValueError, RecursionError) as e:
-        raise DecodeError("format_error:decoder_failed", f"Invalid JSON: {e}") from None
+        raise FormatError("format_error:decoder_failed", f"Invalid JSON: {e}") from None
     if end != len(s):
-        raise DecodeError("format_error:decoder_failed", f"Invalid JSON: extra data at character {end}")
+        raise FormatError("format_error:decoder_failed", f"Invalid JSON: extra data at character {end}")
     # Nesting deeper than MAX_NESTING needs that many brackets: count them (in C) before walking.
     if len(s) > 2 * MAX_NESTING and s.count("[") + s.count("{") > MAX_NESTING and not _depth_ok(data):
-        raise DecodeError("format_error:too_deep", f"values nest deeper than {MAX_NESTING}")
+        raise FormatError("format_error:too_deep", f"values nest deeper than {MAX_NESTING}")
     if type(data) is dict:
         data = [data]
     elif type(data) is not list:
-        raise DecodeError("format_error:wrong_output_format", "expected a JSON list of calls")
+        raise FormatError("format_error:wrong_output_format", "expected a JSON list of calls")
     calls = []
     for k, item in enumerate(data):
         if type(item) is not dict:
-            raise DecodeError("format_error:wrong_output_format", f"call {k} is not an object")
+            raise FormatError("format_error:wrong_output_format", f"call {k} is not an object")
         name = item.get("name")
         if name is None and type(item.get("function")) is dict:
             item = item["function"]  # OpenAI tool_calls shape
             name = item.get("name")
         if type(name) is not str:
-            raise DecodeError("format_error:wrong_output_format", f"call {k} has no string 'name'")
+            raise FormatError("format_error:wrong_output_format", f"call {k} has no string 'name'")
         args = item.get("arguments", _ABSENT)
         if args is _ABSENT:
             args = item.get("parameters", {})
@@ -142,11 +164,11 @@ def decode_json(text: str) -> list:
             try:
                 args = json.loads(args)
             except (ValueError, RecursionError) as e:
-                raise DecodeError(
+                raise FormatError(
                     "format_error:decoder_failed", f"call {k}: arguments are not JSON: {e}"
                 ) from None
         if type(args) is not dict:
-            raise DecodeError("format_error:wrong_output_format", f"call {k}: arguments must be an object")
+            raise FormatError("format_error:wrong_output_format", f"call {k}: arguments must be an object")
         calls.append({name: args})
     return calls
 
@@ -170,15 +192,15 @@ def _tagged_block(rest: str, open_tag: str, close_tag: str) -> str:
     s = rest.strip()
     if not s.startswith(open_tag):
         if open_tag not in s:
-            raise DecodeError(f"format_error:no_{open_tag[1:-1]}", f"no {open_tag} block")
-        raise DecodeError("format_error:extra_text", f"text before {open_tag}")
+            raise FormatError(f"format_error:no_{open_tag[1:-1]}", f"no {open_tag} block")
+        raise FormatError("format_error:extra_text", f"text before {open_tag}")
     end = s.find(close_tag)
     if end < 0:
-        raise DecodeError(f"format_error:unclosed_{open_tag[1:-1]}", f"{open_tag} is never closed")
+        raise FormatError(f"format_error:unclosed_{open_tag[1:-1]}", f"{open_tag} is never closed")
     content, after = s[len(open_tag) : end], s[end + len(close_tag) :]
     if after.strip():
         kind = "multiple_answers" if open_tag in after else "extra_text"
-        raise DecodeError(f"format_error:{kind}", f"text after {close_tag}")
+        raise FormatError(f"format_error:{kind}", f"text after {close_tag}")
     return content
 
 
@@ -190,16 +212,16 @@ def _decode_tool_calls(rest: str) -> list:
     s = rest.strip()
     if not s.startswith(_TOOL_OPEN):
         if _TOOL_OPEN not in s:
-            raise DecodeError("format_error:no_tool_call", "no <tool_call> block")
-        raise DecodeError("format_error:extra_text", "text before <tool_call>")
+            raise FormatError("format_error:no_tool_call", "no <tool_call> block")
+        raise FormatError("format_error:extra_text", "text before <tool_call>")
     calls: list = []
     pos = 0
     while pos < len(s):
         if not s.startswith(_TOOL_OPEN, pos):
-            raise DecodeError("format_error:extra_text", "text between or after <tool_call> blocks")
+            raise FormatError("format_error:extra_text", "text between or after <tool_call> blocks")
         end = s.find(_TOOL_CLOSE, pos)
         if end < 0:
-            raise DecodeError("format_error:unclosed_tool_call", "<tool_call> is never closed")
+            raise FormatError("format_error:unclosed_tool_call", "<tool_call> is never closed")
         calls.extend(_decode_content(s[pos + len(_TOOL_OPEN) : end]))
         pos = end + len(_TOOL_CLOSE)
         while pos < len(s) and s[pos].isspace():
@@ -219,18 +241,18 @@ def detect_format(rest: str) -> str:
 
 
 def decode(text: str, fmt: str = "auto", require_think: bool = False) -> tuple[list, str]:
-    """-> (calls in BFCL decoded form, the format used). Raises DecodeError with a format_error type."""
+    """-> (calls in BFCL decoded form, the format used). Raises FormatError with a format_error type."""
     fmt = _CANONICAL.get(fmt, fmt)
     if fmt not in _DECODERS:
         canonical_format(fmt)  # raises, naming the bad value
     if type(text) is not str:
-        raise DecodeError(
+        raise FormatError(
             "format_error:not_text", f"model output must be a string, got {type(text).__name__}"
         )
     if len(text) > MAX_TEXT_CHARS:
-        raise DecodeError("format_error:too_long", f"output exceeds {MAX_TEXT_CHARS} characters")
+        raise FormatError("format_error:too_long", f"output exceeds {MAX_TEXT_CHARS} characters")
     if not text or text.isspace():
-        raise DecodeError("format_error:empty", "empty output")
+        raise FormatError("format_error:empty", "empty output")
     _, rest = split_think(text, require_think)
     if fmt == "auto":
         fmt = detect_format(rest)

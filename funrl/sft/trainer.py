@@ -1,15 +1,13 @@
-"""verl's SFT trainer with the SRML loss (``funrl.srml``): one overridden method, no copy of verl's loop.
+"""verl's SFT trainer with the SRML loss (``funrl.sft.loss``): one overridden method, no copy of verl's loop.
 
-Run (torchrun, like ``verl.trainer.sft_trainer``; on CPU add ``trainer.device=cpu`` and the overrides of
-``funrl.cpu.HYDRA_OVERRIDES``)::
+Run through the one training entry point (it starts torchrun for a one-node multi-GPU run, prepares the
+device and the process group, then calls ``run_srml_sft`` in every process)::
 
-    torchrun --nproc_per_node=8 -m funrl.sft_trainer \\
-        data.custom_cls.path=pkg://funrl.sft_dataset data.custom_cls.name=SRMLSFTDataset \\
-        +srml.alpha=0.7 model.path=... data.train_files=...
+    python -m funrl.train +recipe=sft_srml data.train_files=... [hardware=cpu|a100_80gb|h100_80gb]
 
 What the subclass changes (``SRMLSFTTrainer._build_engine``):
 
-- the loss is ``srml_sft_loss`` (alpha from ``srml.alpha``: a float in [0, 1] or ``token_share`` for
+- the loss is ``srml_sft_loss`` (alpha from ``funrl.srml.alpha``: a float in [0, 1] or ``token_share`` for
   plain SFT);
 - the training client is wrapped by ``SegmentCountingClient``, which, before each ``train_batch`` /
   ``infer_batch``, counts the THINK and CALL tokens of the rank's batch, all-reduces the counts over the
@@ -17,7 +15,7 @@ What the subclass changes (``SRMLSFTTrainer._build_engine``):
   are normalised over the whole global batch; after the step it turns the loss's per-micro-batch parts
   into per-step metrics.
 
-``srml.enable=false`` runs verl's stock ``SFTTrainer`` instead, through the same entry point.
+``funrl.srml.enable=false`` runs verl's stock ``SFTTrainer`` instead, through the same entry point.
 
 Metrics logged per step (besides verl's ``train/loss``, which equals ``train/L_total``): ``train/L_think``,
 ``train/L_call``, ``train/L_total``, ``train/n_think_tokens``, ``train/n_call_tokens`` (global counts),
@@ -37,7 +35,8 @@ from verl.utils import tensordict_utils as tu
 from verl.utils.dataset.dataset_utils import DatasetPadMode
 from verl.utils.device import get_device_id
 
-from funrl.srml import CALL, THINK, segment_weights, srml_loss, validate_alpha
+from funrl.config import funrl_config_from
+from funrl.sft.loss import CALL, THINK, segment_weights, srml_loss
 
 NUM_THINK_KEY = "srml_num_think_tokens"
 NUM_CALL_KEY = "srml_num_call_tokens"
@@ -60,7 +59,7 @@ def srml_sft_loss(
     if "segment_ids" not in data.keys():
         raise KeyError(
             "the SRML loss needs per-token 'segment_ids' in the batch: set "
-            "data.custom_cls.path=pkg://funrl.sft_dataset data.custom_cls.name=SRMLSFTDataset"
+            "data.custom_cls.path=pkg://funrl.sft.dataset data.custom_cls.name=SRMLSFTDataset"
         )
     num_think = tu.get_non_tensor_data(data=data, key=NUM_THINK_KEY, default=None)
     num_call = tu.get_non_tensor_data(data=data, key=NUM_CALL_KEY, default=None)
@@ -141,62 +140,23 @@ class SegmentCountingClient:
 
 
 class SRMLSFTTrainer(SFTTrainer):
-    """verl ``SFTTrainer`` training with SRML; config key ``srml.alpha`` (float in [0, 1] or token_share)."""
+    """verl ``SFTTrainer`` training with SRML; config key ``funrl.srml.alpha`` (float in [0, 1] or token_share)."""
 
     def _build_engine(self) -> None:
-        srml_cfg = self.config.get("srml", None)
-        if srml_cfg is None or srml_cfg.get("alpha", None) is None:
-            raise ValueError(
-                "srml.alpha is required: a float in [0, 1] (weight of L_think) or 'token_share' (plain SFT); "
-                "e.g. +srml.alpha=0.7"
-            )
-        alpha = validate_alpha(srml_cfg.alpha)
+        alpha = funrl_config_from(self.config).srml.alpha
         super()._build_engine()
         self.loss_fn = partial(srml_sft_loss, None, alpha=alpha)
         self.training_client.set_loss_fn(loss_fn=self.loss_fn)
         self.training_client = SegmentCountingClient(self.training_client, alpha)
 
 
-def _srml_enabled(config: Any) -> bool:
-    enable = config.get("srml", {}).get("enable", True)
-    if not isinstance(enable, bool):
-        raise ValueError(f"srml.enable must be true or false, got {enable!r}")
-    return enable
-
-
 def run_srml_sft(config: Any) -> None:
-    """Run SFT under an already composed ``sft_trainer_engine`` config.
+    """Run SFT under an already composed ``sft_trainer_engine`` config, in a process whose device and
+    process group are ready (``funrl.train.runners`` does both: ``python -m funrl.train +recipe=sft_srml``).
 
-    ``trainer.device=cpu`` switches on ``funrl.cpu`` (the config must also carry
-    ``funrl.cpu.HYDRA_OVERRIDES``). ``srml.enable=false`` runs verl's own ``SFTTrainer`` and ``sft_loss``
-    instead of SRML (A/B runs and the benchmark baseline; the segment ids are then unused).
+    ``funrl.srml.enable=false`` runs verl's own ``SFTTrainer`` and ``sft_loss`` instead of SRML (A/B runs and
+    the benchmark baseline; the segment ids are then unused).
     """
-    from verl.utils.distributed import destroy_global_process_group, initialize_global_process_group
-
-    if config.trainer.device == "cpu":
-        import funrl.cpu
-
-        funrl.cpu.activate()
-        funrl.cpu.init_process_group()
-    else:
-        from verl.utils.device import auto_set_device
-
-        auto_set_device(config)
-        initialize_global_process_group()
-    trainer_cls = SRMLSFTTrainer if _srml_enabled(config) else SFTTrainer
+    trainer_cls = SRMLSFTTrainer if funrl_config_from(config).srml.enable else SFTTrainer
     trainer = trainer_cls(config=config)
     trainer.fit()
-    destroy_global_process_group()
-
-
-def main() -> None:
-    """``python -m funrl.sft_trainer <hydra overrides>`` over verl's ``sft_trainer_engine`` config."""
-    import hydra
-
-    hydra.main(config_path="pkg://verl.trainer.config", config_name="sft_trainer_engine", version_base=None)(
-        run_srml_sft
-    )()
-
-
-if __name__ == "__main__":
-    main()
