@@ -28,6 +28,7 @@ def prompt_messages(sample: Sample, fmt: str) -> list[dict]:
         {"role": "user", "content": sample.query},
     ]
 
+
 VERDICT_SCHEMA = {
     "type": "json_schema",
     "json_schema": {

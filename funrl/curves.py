@@ -137,7 +137,8 @@ def plotted_series(series: Series, panels: dict[str, Sequence[str]]) -> dict[str
         wanted = {name: list(panels[name]) for name in missing}
         raise KeyError(f"no logged values for {wanted}; logged keys: {sorted(series)}")
     return {
-        name: {k: sorted(p for p in series[k] if math.isfinite(p[1])) for k in keys} for name, keys in chosen.items()
+        name: {k: sorted(p for p in series[k] if math.isfinite(p[1])) for k in keys}
+        for name, keys in chosen.items()
     }
 
 

@@ -136,7 +136,9 @@ def test_bfcl_ground_truth_keeps_its_possible_answer(demo_run):
 
 def test_faults_during_a_run_change_nothing(demo_run, tmp_path):
     clean_dir, _ = demo_run
-    with OpenAIServer(ScriptedTeacherJudge(_demo_samples(), wrong_first=WRONG_FIRST, stubborn=STUBBORN)) as server:
+    with OpenAIServer(
+        ScriptedTeacherJudge(_demo_samples(), wrong_first=WRONG_FIRST, stubborn=STUBBORN)
+    ) as server:
         server.add_fault("http_500", times=3, match="Check: format")
         server.add_fault("http_429", times=2, match="Check: is_call")
         server.add_fault("malformed", times=2, match="Task: generate")
