@@ -20,7 +20,10 @@ The verl/JSON form of all of it (what data preparation writes into ``reward_mode
      "fmt": "auto", "require_think": false}          # the last two optional
 
 A malformed ground truth is a data bug and raises :class:`GroundTruthError` (a ``ValueError``) naming
-the field. :class:`GroundTruth` prepares lazily -- a parameter's schema and acceptable values are
+the field. Bounds (also ``GroundTruthError``, naming the field): at most ``MAX_CALLS`` expected calls (BFCL's
+greedy parallel matching is quadratic in them; BFCL's own data has at most a handful), and the JSON nests
+at most ``MAX_GT_NESTING`` deep (model values nest at most ``MAX_NESTING``, so a deeper expected value
+could never match). :class:`GroundTruth` prepares lazily -- a parameter's schema and acceptable values are
 validated and standardised the first time a check reads them -- so an uncached ``score()`` is cheap and
 a prompt offering 30 tools costs no more than one offering 3; ``GroundTruth.validate()`` checks every
 field at once, and ``prepare()``, ``ground_truth_json()`` and the JSON (verl) path call it.
@@ -31,6 +34,14 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from typing import Any
+
+from .gt_cache import byte_bounded_cache
+from .pycall import MAX_NESTING
+
+# Expected calls per ground truth: parallel matching checks up to MAX_CALLS**2 call pairs (~20 ms here).
+MAX_CALLS = 128
+# Depth of the ground-truth JSON: the document's own ~6 levels of structure plus MAX_NESTING for values.
+MAX_GT_NESTING = MAX_NESTING + 20
 
 
 class GroundTruthError(ValueError):
@@ -79,6 +90,8 @@ def standardize_string(s: str) -> str:
 
 def route(category: str) -> str:
     """The checker BFCL routes a category to: ``"parallel"``, ``"multiple"`` or ``"simple"``."""
+    if not isinstance(category, str):
+        raise GroundTruthError(f"category: expected a string, got {type(category).__name__}")
     if category not in _CATEGORY_SET:
         raise GroundTruthError(
             f"category: {category!r} is not a BFCL Python AST category; expected one of {', '.join(CATEGORIES)}"
@@ -104,9 +117,16 @@ def _standardized_list(answer: Any) -> list | None:
     Strings are iterated character by character and ``""`` becomes ``[]`` -- BFCL's behaviour, kept.
     Values BFCL could not index (numbers, dicts) yield None: they can never match a list.
     """
-    if isinstance(answer, (list, tuple, str)):
+    if isinstance(answer, str):  # one (shared, cached) string per character, not a fresh one each
+        return [_standardized_char(c) for c in answer]
+    if isinstance(answer, (list, tuple)):
         return [standardize_string(x) if type(x) is str else x for x in answer]
     return None
+
+
+@lru_cache(maxsize=1024)
+def _standardized_char(c: str) -> str:
+    return standardize_string(c)
 
 
 def _standardized_dict(answer: dict) -> tuple:
@@ -170,10 +190,12 @@ class AnswerCall:
             )
         ((name, raw),) = entry.items()
         if not isinstance(name, str):
-            raise GroundTruthError(f"{where}: function name must be a string, got {name!r}")
+            raise GroundTruthError(f"{where}: function name must be a string, got {name!r:.200}")
         if not isinstance(raw, dict):
             raise GroundTruthError(f"{where}.{name}: must map parameter names to lists of acceptable values")
         for p, values in raw.items():
+            if type(p) is not str:
+                raise GroundTruthError(f"{where}.{name}: parameter name {p!r:.200} is not a string")
             if not isinstance(values, list):
                 raise GroundTruthError(
                     f"{where}.{name}.{p}: acceptable values must be a list, got {type(values).__name__}"
@@ -262,6 +284,8 @@ class FunctionSpec:
 
     def validate(self) -> None:
         for p in self.properties:
+            if type(p) is not str:
+                raise GroundTruthError(f"{self.where}: parameter name {p!r:.200} is not a string")
             self.param(p)
 
 
@@ -314,6 +338,13 @@ class GroundTruth:
     ) -> None:
         self.category = category
         self.route = route(category)
+        if fmt != "auto":
+            from .decode import check_format  # local: decode imports this module
+
+            try:
+                check_format(fmt, key="fmt")
+            except ValueError as err:
+                raise GroundTruthError(f"ground_truth.{err}") from None
         self.fmt = fmt
         self.require_think = bool(require_think)
         if not isinstance(functions, list) or not functions:
@@ -321,6 +352,10 @@ class GroundTruth:
         if not isinstance(possible_answer, list) or not possible_answer:
             raise GroundTruthError(
                 "possible_answer: must be a non-empty list of {function_name: {param: [values]}}"
+            )
+        if len(possible_answer) > MAX_CALLS:
+            raise GroundTruthError(
+                f"possible_answer: {len(possible_answer)} expected calls, more than MAX_CALLS ({MAX_CALLS})"
             )
         self._functions = functions
         self.answers = [AnswerCall(a, i) for i, a in enumerate(possible_answer)]
@@ -334,12 +369,12 @@ class GroundTruth:
         found: dict[str, FunctionSpec] = {}
         for i, doc in enumerate(functions):
             n = doc.get("name") if isinstance(doc, dict) else None
-            if n in needed and n not in found:
+            if type(n) is str and n in needed and n not in found:
                 found[n] = FunctionSpec(doc, f"functions[{i}]")
         self.specs = []
         for k, a in enumerate(self.answers[:1] if self.route == "multiple" else self.answers):
             if a.name not in found:
-                names = sorted(d.get("name", "?") for d in functions if isinstance(d, dict))
+                names = sorted(str(d.get("name", "?")) for d in functions if isinstance(d, dict))
                 raise GroundTruthError(
                     f"possible_answer[{k}]: expected function {a.name!r} is not among functions ({', '.join(names)})"
                 )
@@ -348,6 +383,8 @@ class GroundTruth:
 
     def validate(self) -> GroundTruth:
         """Validate every field now (every function doc, every acceptable value); returns self."""
+        check_depth(self._functions, "functions")
+        check_depth([a.raw for a in self.answers], "possible_answer")
         for i, doc in enumerate(self._functions):
             FunctionSpec(doc, f"functions[{i}]").validate()
         for a in self.answers:
@@ -355,15 +392,36 @@ class GroundTruth:
         return self
 
 
+def check_depth(value: Any, where: str, limit: int = MAX_GT_NESTING) -> None:
+    """Raise GroundTruthError naming ``where`` if ``value`` nests deeper than ``limit`` (no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        v, depth = stack.pop()
+        if depth > limit:
+            raise GroundTruthError(f"{where}: nests deeper than {limit} levels")
+        if isinstance(v, dict):
+            stack.extend((x, depth + 1) for x in v.values())
+        elif isinstance(v, (list, tuple)):
+            stack.extend((x, depth + 1) for x in v)
+
+
+def loads_json(text: str, where: str) -> Any:
+    """json.loads, with its errors (and a nesting bomb's RecursionError) as GroundTruthError naming ``where``."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise GroundTruthError(f"{where}: not valid JSON ({e.msg} at character {e.pos})") from None
+    except RecursionError:
+        raise GroundTruthError(f"{where}: not valid JSON (nests too deep)") from None
+
+
 def _load_json_field(d: dict, key: str, expected: type) -> Any:
     if key not in d:
-        raise GroundTruthError(f"ground_truth.{key}: missing")
+        found = ", ".join(sorted(map(str, d))) or "none"
+        raise GroundTruthError(f"ground_truth.{key}: missing (found: {found})")
     v = d[key]
     if isinstance(v, str) and expected is not str:
-        try:
-            v = json.loads(v)
-        except json.JSONDecodeError as e:
-            raise GroundTruthError(f"ground_truth.{key}: not valid JSON ({e})") from None
+        v = loads_json(v, f"ground_truth.{key}")
     if not isinstance(v, expected):
         raise GroundTruthError(f"ground_truth.{key}: expected {expected.__name__}, got {type(v).__name__}")
     return v
@@ -377,8 +435,6 @@ def ground_truth_from_dict(d: Any) -> GroundTruth:
     if unknown:
         raise GroundTruthError(f"ground_truth: unknown keys {sorted(unknown)}")
     fmt = d.get("fmt", "auto")
-    if not isinstance(fmt, str):
-        raise GroundTruthError(f"ground_truth.fmt: expected a string, got {type(fmt).__name__}")
     require_think = d.get("require_think", False)
     if not isinstance(require_think, bool):
         raise GroundTruthError(f"ground_truth.require_think: expected true/false, got {require_think!r}")
@@ -391,15 +447,11 @@ def ground_truth_from_dict(d: Any) -> GroundTruth:
     ).validate()
 
 
-@lru_cache(maxsize=4096)
+@byte_bounded_cache
 def ground_truth_from_json(text: str) -> GroundTruth:
-    """Parse and prepare the JSON ground truth; cached, since verl scores a whole group of rollouts
-    against the same ground-truth string."""
-    try:
-        d = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise GroundTruthError(f"ground_truth: not valid JSON ({e})") from None
-    return ground_truth_from_dict(d)
+    """Parse and prepare the JSON ground truth; cached (bounded in bytes, see :mod:`.gt_cache`), since
+    verl scores a whole group of rollouts against the same ground-truth string."""
+    return ground_truth_from_dict(loads_json(text, "ground_truth"))
 
 
 def ground_truth_json(
@@ -413,12 +465,6 @@ def ground_truth_json(
     """Serialise a ground truth to the documented JSON string (validated first, so a bad one fails here,
     when the data is written, not during training)."""
     GroundTruth(functions, possible_answer, category, fmt=fmt, require_think=require_think).validate()
-    from .decode import check_format  # local: decode imports this module
-
-    try:
-        check_format(fmt)
-    except ValueError as err:
-        raise GroundTruthError(str(err)) from None
     return json.dumps(
         {
             "functions": functions,
