@@ -25,13 +25,23 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .client import ChatClient
-from .config import Config, ConfigError
+from .config import Config, ConfigError, InputConfig
 from .export import RL_SCHEMA, SFT_SCHEMA, rl_rows, sft_rows, write_parquet
 from .generate import generate_for_sample
 from .journal import Journal
 from .judge import judge_sample
-from .readers import read_input
-from .records import Candidate, Drop, Judged, Sample, read_jsonl, write_json, write_jsonl
+from .readers import quarantine_entry, read_rows
+from .records import (
+    Candidate,
+    Drop,
+    Judged,
+    Sample,
+    encode_row,
+    read_jsonl,
+    write_json,
+    write_jsonl,
+    write_lines,
+)
 from .report import drop_counts, format_report, lengths
 from .validate import Validated, validate_many
 
@@ -67,29 +77,50 @@ def run_read(cfg: Config) -> dict:
     if not cfg.inputs:
         raise ConfigError("inputs: no input files configured (e.g. inputs=[{path: rows.json, format: xlam}])")
     Path(cfg.work_dir).mkdir(parents=True, exist_ok=True)
-    samples: list[Sample] = []
-    quarantine: list[dict] = []
-    seen: set[str] = set()
-    for inp in cfg.inputs:
-        for item in read_input(inp):
-            if isinstance(item, dict):
-                quarantine.append(item)
-            elif item.id in seen:
-                quarantine.append(
-                    {"source": item.source, "row": item.id, "reason": "read:duplicate_id", "detail": ""}
-                )
-            else:
-                seen.add(item.id)
-                samples.append(item)
-    write_jsonl(_path(cfg, "samples.jsonl"), samples)
+    lines, quarantine, expect_no_call = read_samples(cfg.inputs)
+    write_lines(_path(cfg, "samples.jsonl"), lines)
     write_jsonl(_path(cfg, "quarantine.jsonl"), quarantine)
     stats = {
-        "samples": len(samples),
+        "samples": len(lines),
         "quarantined": len(quarantine),
-        "expect_no_call": sum(not s.is_call for s in samples),
+        "expect_no_call": expect_no_call,
         "quarantine_reasons": dict(sorted(Counter(q["reason"] for q in quarantine).items())),
     }
     return _write_stats(cfg, "read", stats)
+
+
+def read_samples(
+    inputs: list[InputConfig], keep: Callable[[Sample], None] | None = None
+) -> tuple[list[str], list[dict], int]:
+    """Every input's samples as JSONL lines, the quarantine records, and the number of no-call samples.
+    A repeated sample id, or a sample that cannot be written as UTF-8 JSON, is quarantined with its row
+    number; ``keep`` sees every sample kept."""
+    lines: list[str] = []
+    quarantine: list[dict] = []
+    first_row: dict[str, tuple[str, int]] = {}
+    expect_no_call = 0
+    for inp in inputs:
+        for row_no, item in read_rows(inp):
+            if isinstance(item, dict):
+                quarantine.append(item)
+                continue
+            if item.id in first_row:
+                where = "row {1} of {0}".format(*first_row[item.id])
+                detail = f"sample id {item.id!r} was already read from {where}"
+                quarantine.append(quarantine_entry(item.source, row_no, "read:duplicate_id", detail))
+                continue
+            try:
+                line = encode_row(item)
+            except (UnicodeEncodeError, RecursionError, ValueError) as e:
+                detail = f"the sample cannot be written as UTF-8 JSON: {type(e).__name__}: {e}"
+                quarantine.append(quarantine_entry(item.source, row_no, "read:unencodable", detail))
+                continue
+            first_row[item.id] = (inp.path, row_no)
+            lines.append(line)
+            expect_no_call += not item.is_call
+            if keep is not None:
+                keep(item)
+    return lines, quarantine, expect_no_call
 
 
 # ----- the async part: stage 0 and stage 1 -----

@@ -23,15 +23,10 @@ from pathlib import Path
 
 from .config import InputConfig
 from .records import Sample
+from .rows import RowError, load_rows, parse_json, safe_text
 from .schemas import SchemaError, category_for, check_bfcl_doc, openai_tool_to_bfcl, xlam_tool_to_bfcl
 
-
-class RowError(ValueError):
-    """A malformed row: ``reason`` is a short namespaced code, the message says which field."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(detail)
-        self.reason = reason
+__all__ = ["RowError", "read_input", "read_rows"]
 
 
 def _json_field(row: dict, key: str) -> object:
@@ -39,11 +34,18 @@ def _json_field(row: dict, key: str) -> object:
         raise RowError("missing_field", f"field {key!r} is missing")
     value = row[key]
     if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError as e:
-            raise RowError("bad_json", f"field {key!r} is not valid JSON: {e}") from None
+        return parse_json(value, f"field {key!r}")
     return value
+
+
+def _kind(value: object) -> str:
+    """'an int (42)', 'null', 'a list': what a field holds, for a message."""
+    if value is None:
+        return "null"
+    name = type(value).__name__
+    article = "an" if name[0] in "aeiou" else "a"
+    shown = f" ({safe_text(repr(value), 40)})" if isinstance(value, (int, float)) else ""
+    return f"{article} {name}{shown}"
 
 
 def _calls_from_name_args(items: object, where: str) -> list[dict]:
@@ -75,9 +77,13 @@ def _check_calls_against_tools(calls: list[dict], tools: list[dict]) -> None:
 
 
 def xlam_row_to_sample(row: dict, sample_id: str, source: str) -> Sample:
-    query = row.get("query")
-    if not isinstance(query, str) or not query.strip():
-        raise RowError("missing_field", "field 'query' is missing or empty")
+    if "query" not in row:
+        raise RowError("missing_field", "field 'query' is missing")
+    query = row["query"]
+    if not isinstance(query, str):
+        raise RowError("bad_type", f"field 'query' is {_kind(query)}, not a string")
+    if not query.strip():
+        raise RowError("empty_field", "field 'query' is empty")
     raw_tools = _json_field(row, "tools")
     if not isinstance(raw_tools, list) or not raw_tools:
         raise RowError("bad_tools", "field 'tools' is not a non-empty list")
@@ -244,34 +250,19 @@ def chat_row_to_sample(row: dict, sample_id: str, source: str) -> Sample:
     )
 
 
-def _load_rows(path: Path) -> list:
-    text = path.read_text(encoding="utf-8")
-    stripped = text.lstrip()
-    if stripped.startswith("["):
-        rows = json.loads(stripped)
-        return [(i, r) for i, r in enumerate(rows)]
-    rows = []
-    for i, line in enumerate(text.splitlines()):
-        if line.strip():
-            try:
-                rows.append((i, json.loads(line)))
-            except json.JSONDecodeError as e:
-                rows.append((i, RowError("bad_json", f"line {i + 1} is not valid JSON: {e}")))
-    return rows
-
-
-def read_input(inp: InputConfig) -> Iterator[Sample | dict]:
-    """Yields a Sample per good row and a quarantine dict per malformed one."""
+def read_rows(inp: InputConfig) -> Iterator[tuple[int, Sample | dict]]:
+    """``(row number, Sample)`` per good row and ``(row number, quarantine dict)`` per malformed one.
+    The row number is the 0-based line (JSONL) or element (JSON array) index."""
     path = Path(inp.path)
     if not path.is_file():
         raise FileNotFoundError(f"input file {path} does not exist (inputs[].path)")
-    source = inp.name or path.stem
-    rows = _load_rows(path)
+    source = safe_text(inp.name or path.stem)
+    rows = load_rows(path)
     if inp.limit is not None:
         rows = rows[: inp.limit]
     answers: dict[str, dict] = {}
     if inp.format == "bfcl":
-        for _, a in _load_rows(Path(inp.possible_answers or "")):
+        for _, a in load_rows(Path(inp.possible_answers or "")):
             if isinstance(a, dict) and isinstance(a.get("id"), str):
                 answers[a["id"]] = a
     for row_no, row in rows:
@@ -279,15 +270,27 @@ def read_input(inp: InputConfig) -> Iterator[Sample | dict]:
             if isinstance(row, RowError):
                 raise row
             if not isinstance(row, dict):
-                raise RowError("bad_row", f"row is a {type(row).__name__}, not a mapping")
+                raise RowError("bad_row", f"row is {_kind(row)}, not a mapping")
             if inp.format == "xlam":
-                yield xlam_row_to_sample(row, f"{source}:{row.get('id', row_no)}", source)
+                yield row_no, xlam_row_to_sample(row, f"{source}:{row.get('id', row_no)}", source)
             elif inp.format == "bfcl":
-                yield bfcl_entry_to_sample(row, answers.get(str(row.get("id"))), source)
+                yield row_no, bfcl_entry_to_sample(row, answers.get(str(row.get("id"))), source)
             else:
-                yield chat_row_to_sample(row, f"{source}:{row.get('id', row_no)}", source)
+                yield row_no, chat_row_to_sample(row, f"{source}:{row.get('id', row_no)}", source)
         except RowError as e:
-            yield {"source": source, "row": row_no, "reason": f"read:{e.reason}", "detail": str(e)}
+            yield row_no, quarantine_entry(source, row_no, f"read:{e.reason}", str(e))
+        except RecursionError:
+            yield row_no, quarantine_entry(source, row_no, "read:too_deep", "a field nests too deeply")
         except (TypeError, AttributeError, KeyError, ValueError) as e:  # a shape no check above foresaw
-            detail = f"{type(e).__name__}: {e}"
-            yield {"source": source, "row": row_no, "reason": "read:malformed", "detail": detail}
+            yield row_no, quarantine_entry(source, row_no, "read:malformed", f"{type(e).__name__}: {e}")
+
+
+def quarantine_entry(source: str, row: int, reason: str, detail: str) -> dict:
+    """A quarantine record; the detail is made UTF-8 clean (it may quote the row)."""
+    return {"source": source, "row": row, "reason": reason, "detail": safe_text(detail)}
+
+
+def read_input(inp: InputConfig) -> Iterator[Sample | dict]:
+    """Yields a Sample per good row and a quarantine dict per malformed one."""
+    for _, item in read_rows(inp):
+        yield item

@@ -75,21 +75,35 @@ class Drop:
     detail: str = ""
 
 
-def write_jsonl(path: str | Path, rows: Iterable[object]) -> int:
+def encode_row(row: object) -> str:
+    """One JSONL line (no newline). Raises UnicodeEncodeError for a string no UTF-8 file can hold (a
+    lone surrogate) and RecursionError for a too-deep value, so a caller can quarantine that row."""
+    data = row.__dict__ if hasattr(row, "__dataclass_fields__") else row  # asdict deep-copies: slow
+    line = json.dumps(data, ensure_ascii=False)
+    line.encode("utf-8")
+    return line
+
+
+def write_lines(path: str | Path, lines: Iterable[str]) -> int:
     """Writes atomically (temp file + rename), so a killed run never leaves a half-written stage file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
     n = 0
     with tmp.open("w", encoding="utf-8") as f:
-        for row in rows:
-            data = row.__dict__ if hasattr(row, "__dataclass_fields__") else row  # asdict deep-copies: slow
-            f.write(json.dumps(data, ensure_ascii=False) + "\n")
+        for line in lines:
+            f.write(line + "\n")
             n += 1
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
     return n
+
+
+def write_jsonl(path: str | Path, rows: Iterable[object]) -> int:
+    """Atomic, like write_lines."""
+    data = (row.__dict__ if hasattr(row, "__dataclass_fields__") else row for row in rows)
+    return write_lines(path, (json.dumps(d, ensure_ascii=False) for d in data))
 
 
 def write_json(path: str | Path, data: object) -> None:

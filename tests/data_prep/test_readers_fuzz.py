@@ -186,3 +186,47 @@ def test_verdict_parser_never_crashes(text):
     except VerdictError:
         return
     assert isinstance(passed, bool) and isinstance(reason, str)
+
+
+_GOOD_LINE = json.dumps(
+    {
+        "query": "Weather in Oslo?",
+        "tools": json.dumps([{"name": "w", "description": "", "parameters": {"city": {"type": "str"}}}]),
+        "answers": json.dumps([{"name": "w", "arguments": {"city": "Oslo"}}]),
+    }
+).encode()
+_line = st.one_of(
+    st.binary(max_size=40),
+    st.just(_GOOD_LINE),
+    st.just(b'{"query": "\\ud800"}'),
+    st.integers(1, 3000).map(lambda n: b"[" * n + b"]" * n),
+    st.builds(lambda a, b: a + b, st.just(_GOOD_LINE[:30]), st.binary(max_size=10)),
+    _json.map(lambda v: json.dumps(v).encode()),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(lines=st.lists(_line, max_size=8), fmt=st.sampled_from(["xlam", "chat", "bfcl"]), array=st.booleans())
+def test_readers_never_crash_on_arbitrary_bytes(lines, fmt, array):
+    """Any bytes: every row is read or quarantined with a reason; the read stage writes both files."""
+    import tempfile
+    from pathlib import Path
+
+    from funrl.data_prep.config import InputConfig
+    from funrl.data_prep.pipeline import read_samples
+
+    blob = b"[" + b",".join(lines) + b"]" if array else b"\n".join(lines)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "in.jsonl"
+        path.write_bytes(blob)
+        inp = InputConfig(path=str(path), format=fmt, possible_answers=str(path))
+        kept, quarantine, _ = read_samples([inp])
+    for q in quarantine:
+        assert set(q) == {"source", "row", "reason", "detail"} and q["reason"].startswith("read:")
+        json.dumps(q, ensure_ascii=False).encode("utf-8")  # writable
+    for line in kept:
+        line.encode("utf-8")
+    text = blob.decode("utf-8", "surrogateescape")
+    if not text.removeprefix("\ufeff").lstrip(" \t\n\r").startswith("["):  # JSONL: one outcome per non-blank line
+        assert len(kept) + len(quarantine) == sum(bool(x.strip()) for x in text.split("\n"))
+        assert sorted(q["row"] for q in quarantine) == sorted(set(q["row"] for q in quarantine))
