@@ -10,7 +10,9 @@
   retries run out, :class:`EndpointError` stops the run, saying what failed and that a rerun resumes.
 - Any other 4xx concerns this one request (e.g. a prompt too long): it is journaled as an error, and the
   sample is dropped with that reason instead of stopping the run.
-- Every reply is journaled before it is returned; a journaled request is never sent again.
+- Every reply is journaled before it is returned; a journaled request is never sent again. A reply that
+  no UTF-8 store can hold (a lone surrogate) is journaled as a ``bad_reply`` error: its sample is dropped
+  with that reason, and neither this run nor a rerun stops on it.
 """
 
 from __future__ import annotations
@@ -124,7 +126,10 @@ class ChatClient:
             return cached
         content, error = await self._send(logical_id, key, blob)
         self.stats.replies += 1
-        return self.journal.put(key, logical_id, content, error)
+        entry = self.journal.put(key, logical_id, content, error)
+        if entry.error is not None and error is None:  # a reply SQLite cannot hold: a bad reply
+            self.stats.request_errors += 1
+        return entry
 
     async def _send(self, logical_id: str, key: str, blob: bytes) -> tuple[str | None, str | None]:
         cfg = self.cfg

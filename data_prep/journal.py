@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .rows import safe_text
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -35,6 +37,21 @@ def encode_body(body: dict) -> bytes:
 def request_key(logical_id: str, body: dict | bytes) -> str:
     blob = body if isinstance(body, bytes) else encode_body(body)
     return hashlib.sha256(logical_id.encode() + b"\n" + blob).hexdigest()
+
+
+def storable(content: str | None, error: str | None) -> tuple[str | None, str | None]:
+    """What SQLite (UTF-8) can store: a reply holding a lone surrogate (a JSON ``"\\ud800"`` escape in the
+    endpoint's body) becomes a ``bad_reply`` error, so it is journaled, not re-asked, and its sample is
+    dropped with that reason; an error text is made UTF-8 clean."""
+    if content is not None:
+        try:
+            content.encode("utf-8")
+        except UnicodeEncodeError as e:
+            where = f"{e.reason} at character {e.start}"
+            content, error = None, f"bad_reply: the reply is not valid Unicode ({where}): {content[:120]}"
+    if error is not None:
+        error = safe_text(error, 500)
+    return content, error
 
 
 class Journal:
@@ -66,6 +83,7 @@ class Journal:
         """Commits one reply. A second put of the same key is a bug (a repeated request) and raises."""
         if key in self._cache:
             raise RuntimeError(f"journal: reply for {logical_id} ({key[:12]}) is already recorded")
+        content, error = storable(content, error)
         self._db.execute(
             "INSERT INTO replies (key, logical_id, content, error, created) VALUES (?, ?, ?, ?, ?)",
             (key, logical_id, content, error, time.time()),

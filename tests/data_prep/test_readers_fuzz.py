@@ -227,6 +227,8 @@ def test_readers_never_crash_on_arbitrary_bytes(lines, fmt, array):
     for line in kept:
         line.encode("utf-8")
     text = blob.decode("utf-8", "surrogateescape")
-    if not text.removeprefix("\ufeff").lstrip(" \t\n\r").startswith("["):  # JSONL: one outcome per non-blank line
+    if (
+        not text.removeprefix("\ufeff").lstrip(" \t\n\r").startswith("[")
+    ):  # JSONL: one outcome per non-blank line
         assert len(kept) + len(quarantine) == sum(bool(x.strip()) for x in text.split("\n"))
         assert sorted(q["row"] for q in quarantine) == sorted(set(q["row"] for q in quarantine))
