@@ -1,112 +1,24 @@
-"""``python -m funrl.reward score FILE``: score a JSONL file of model outputs, report accuracy.
+"""``python -m funrl.reward score FILE``: score a file of model outputs, report accuracy.
 
-Each line is a JSON object with the model's text under ``output`` (or ``response``) and its ground
-truth either as ``ground_truth`` (the documented JSON, as a string or an object) or inline as
-``functions`` / ``possible_answer`` / ``category`` (+ optional ``fmt``, ``require_think``); ``id`` is
-optional. The report gives accuracy by category and overall, and the error-type breakdown. A line that
-is not valid JSON or whose ground truth is malformed is a data bug: it is listed (with its line number
-and the reason), left out of the accuracy, and makes the exit status 2.
+Each line is a JSON object with the model's text under ``output`` (or ``response``, or TRL's
+``completion``) and its ground truth as ``ground_truth`` (the documented JSON, as a string or an
+object), verl's ``gts`` (its rollout dump, ``trainer.rollout_data_dir/N.jsonl``, read as it is),
+``reward_model.ground_truth``, or inline as ``functions`` / ``possible_answer`` / ``category`` (+
+optional ``fmt``, ``require_think``); ``id`` is optional. See :mod:`.score_file`. The file is streamed.
+The report gives accuracy by category and overall, and the error-type breakdown. A line that is not
+UTF-8, not valid JSON, lacks a field, or whose ground truth is malformed is a data bug: it is listed
+(with its line number and the reason), left out of the accuracy, and makes the exit status 2. A file
+that cannot be read or holds no sample is one line on stderr and exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
-import collections
 import json
 import sys
-import time
-from typing import Any
 
-from .api import load_ground_truth, score_prepared
 from .decode import FORMATS
-
-
-class _Progress:
-    """A progress line on stderr (count, rate), redrawn at most 5 times a second."""
-
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.total, self.enabled = total, enabled
-        self.start = self.last = time.perf_counter()
-
-    def update(self, done: int, force: bool = False) -> None:
-        now = time.perf_counter()
-        if not self.enabled or (not force and now - self.last < 0.2):
-            return
-        self.last = now
-        rate = done / max(now - self.start, 1e-9)
-        width = 30
-        filled = int(width * done / max(self.total, 1))
-        bar = "#" * filled + "." * (width - filled)
-        print(
-            f"\rscoring [{bar}] {done}/{self.total}  {rate:,.0f} samples/s",
-            end="",
-            file=sys.stderr,
-            flush=True,
-        )
-        if force:
-            print(file=sys.stderr)
-
-
-def _ground_truth_of(row: dict) -> Any:
-    if "ground_truth" in row:
-        return row["ground_truth"]
-    return {
-        k: row[k] for k in ("functions", "possible_answer", "category", "fmt", "require_think") if k in row
-    }
-
-
-def score_file(path: str, *, fmt: str | None, require_think: bool | None, progress: bool) -> dict:
-    with open(path, encoding="utf-8") as f:
-        lines = f.readlines()
-    by_category: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
-    error_types: collections.Counter = collections.Counter()
-    bad_lines = []
-    bar = _Progress(len(lines), progress)
-    for lineno, line in enumerate(lines, 1):
-        bar.update(lineno)
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            if not isinstance(row, dict):
-                raise ValueError("line: expected a JSON object")
-            if "output" in row:
-                text = row["output"]
-            elif "response" in row:
-                text = row["response"]
-            else:
-                raise ValueError("output: missing (the model's text, under 'output' or 'response')")
-            gt = load_ground_truth(_ground_truth_of(row))
-        except ValueError as e:  # json.JSONDecodeError is a ValueError
-            bad_lines.append({"line": lineno, "id": _safe_id(line), "reason": str(e)})
-            continue
-        result = score_prepared(gt, text, fmt=fmt, require_think=require_think)
-        stats = by_category[gt.category]
-        stats[0] += 1
-        stats[1] += result.valid
-        if not result.valid:
-            error_types[result.error_type] += 1
-    bar.update(len(lines), force=True)
-    n = sum(s[0] for s in by_category.values())
-    correct = sum(s[1] for s in by_category.values())
-    return {
-        "file": path,
-        "scored": n,
-        "correct": correct,
-        "accuracy": correct / n if n else 0.0,
-        "by_category": {
-            c: {"n": s[0], "correct": s[1], "accuracy": s[1] / s[0]} for c, s in sorted(by_category.items())
-        },
-        "error_types": dict(error_types.most_common()),
-        "bad_lines": bad_lines,
-    }
-
-
-def _safe_id(line: str) -> Any:
-    try:
-        return json.loads(line).get("id")
-    except (ValueError, AttributeError):
-        return None
+from .score_file import InputError, score_file
 
 
 def _print_report(report: dict) -> None:
@@ -121,16 +33,27 @@ def _print_report(report: dict) -> None:
             print(f"{t:<56}{k:>7}{k / wrong:>8.1%}")
     for b in report["bad_lines"]:
         print(f"line {b['line']} (id {b['id']}): NOT SCORED: {b['reason']}", file=sys.stderr)
+    if report["bad_count"]:
+        listed = len(report["bad_lines"])
+        more = f" (the first {listed} listed above)" if listed < report["bad_count"] else ""
+        print(f"{report['bad_count']} line(s) not scored{more}: exit status 2", file=sys.stderr)
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
     progress = args.progress if args.progress is not None else sys.stderr.isatty()
-    report = score_file(args.file, fmt=args.fmt, require_think=args.require_think, progress=progress)
+    for stream in (sys.stdout, sys.stderr):  # a lone surrogate in an id or a reason must not crash the report
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+    try:
+        report = score_file(args.file, fmt=args.fmt, require_think=args.require_think, progress=progress)
+    except InputError as e:
+        print(f"reward score: {e}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(report, indent=2))
     else:
         _print_report(report)
-    return 2 if report["bad_lines"] else 0
+    return 2 if report["bad_count"] or not report["scored"] else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -140,7 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("score", help="score a JSONL file of outputs + ground truths; report accuracy")
     p.add_argument(
-        "file", help="JSONL: {output, ground_truth} or {output, functions, possible_answer, category}"
+        "file",
+        help="JSONL: {output, ground_truth}, {output, functions, possible_answer, category}, verl's rollout "
+        "dump {output, gts}, TRL {completion, ground_truth} (or TRL's completions .parquet, with pyarrow)",
     )
     p.add_argument("--fmt", choices=FORMATS, default=None, help="override every line's output format")
     p.add_argument(

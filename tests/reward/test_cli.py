@@ -72,5 +72,5 @@ def test_progress_bar_on_request(tmp_path):
     f.write_text((SAMPLE.read_text()) * 50)
     proc = run("score", str(f), "--progress", "--json")
     assert proc.returncode == 0
-    assert "800/800" in proc.stderr and "samples/s" in proc.stderr
+    assert "[##############################] 100%  800 samples" in proc.stderr and "samples/s" in proc.stderr
     assert json.loads(proc.stdout)["scored"] == 800
