@@ -157,7 +157,8 @@ def test_one_bad_sample_never_fails_the_batch(server):
     assert all(r["error_type"] == "request_error:ground_truth" for r in res[1:4])
     assert "samples[1].ground_truth" in res[1]["errors"][0] and "'nope'" in res[1]["errors"][0]
     assert "samples[2].ground_truth: functions[0].name" in res[2]["errors"][0]
-    assert res[3]["errors"] == ["samples[3].ground_truth: nests too deeply to read"]
+    # a GroundTruthError from the reward's loader (#12 item 9), no longer a RecursionError
+    assert res[3]["errors"] == ["samples[3].ground_truth: ground_truth: not valid JSON (nests too deep)"]
     assert res[5]["error_type"] == "request_error:response"
 
 
