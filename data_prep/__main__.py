@@ -3,7 +3,8 @@
 Stages: read, generate (stage 0), judge (stage 1), validate (stage 2), export, all (every one in order);
 ``demo --out DIR`` runs all of them on the bundled sample against a scripted loopback judge.
 Exit status: 0 done, 2 bad configuration or input, 3 an endpoint failed after its retries (rerun the
-same command to resume from the journal).
+same command to resume from the journal), 4 the run finished but its output is empty or one cause dropped
+more than guard.max_drop_rate (the summary names it; fix it and rerun the same command to resume).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 
 from .client import EndpointError
 from .config import ConfigError, load_config
+from .guard import RunFailed
 from .pipeline import RUNNERS, StageInputMissing, run_all
 from .report import format_report
 
@@ -50,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     except EndpointError as e:
         print(f"error: {e}", file=sys.stderr)
         return 3
+    except RunFailed as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 4
 
 
 if __name__ == "__main__":

@@ -103,6 +103,15 @@ class OutputConfig:
 
 
 @dataclass
+class GuardConfig:
+    """When a finished run counts as failed (exit 4): its output is empty, or one cause (unparsable judge
+    replies, endpoint errors, schema failures, malformed input rows) dropped more than this fraction."""
+
+    max_drop_rate: float = 0.5  # of the candidates (of the rows read, for malformed input rows)
+    examples: int = 3  # example replies / details shown per cause
+
+
+@dataclass
 class Config:
     inputs: list[InputConfig] = field(default_factory=list)
     work_dir: str = "data_prep_out"
@@ -110,6 +119,7 @@ class Config:
     judge: JudgeConfig = field(default_factory=JudgeConfig)
     validate: ValidateConfig = field(default_factory=ValidateConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    guard: GuardConfig = field(default_factory=GuardConfig)
     progress: bool = True
 
     @property
@@ -133,6 +143,8 @@ class Config:
                 raise ConfigError(f"judge.on_fail.{name}: not a configurable check")
             if action not in ("regenerate", "discard"):
                 raise ConfigError(f"judge.on_fail.{name} must be 'regenerate' or 'discard', got {action!r}")
+        if not 0.0 <= self.guard.max_drop_rate <= 1.0:
+            raise ConfigError(f"guard.max_drop_rate must be within [0, 1], got {self.guard.max_drop_rate}")
         if self.judge.max_rounds < 1:
             raise ConfigError("judge.max_rounds must be >= 1")
         if self.generate.samples_per_query < 1:

@@ -92,6 +92,25 @@ class Journal:
         self._cache[key] = entry
         return entry
 
+    def set_aside(self, keys: list[str]) -> int:
+        """Moves these replies to the ``superseded`` table (kept, no longer replayed): a rerun asks again."""
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS superseded (key TEXT NOT NULL, logical_id TEXT NOT NULL, "
+            "content TEXT, error TEXT, created REAL NOT NULL, superseded REAL NOT NULL)"
+        )
+        now = time.time()
+        self._db.execute("BEGIN")
+        for key in keys:
+            self._db.execute(
+                "INSERT INTO superseded SELECT key, logical_id, content, error, created, ? FROM replies "
+                "WHERE key = ?",
+                (now, key),
+            )
+            self._db.execute("DELETE FROM replies WHERE key = ?", (key,))
+            self._cache.pop(key, None)
+        self._db.execute("COMMIT")
+        return len(keys)
+
     def entries(self) -> list[Entry]:
         return list(self._cache.values())
 

@@ -54,7 +54,7 @@ class _SampleJudge:
                 passed, reason = parse_verdict(entry.content or "")
                 return passed, reason, ""
             except VerdictError as e:
-                problem = str(e)
+                problem = f"{e}; reply: {(entry.content or '')[:200]!r}"
         return None, f"judge:unparsable:{check}", problem
 
     async def fit(self) -> tuple:

@@ -28,8 +28,10 @@ from .client import ChatClient
 from .config import Config, ConfigError, InputConfig
 from .export import RL_SCHEMA, SFT_SCHEMA, rl_rows, sft_rows, write_parquet
 from .generate import generate_for_sample
-from .journal import Journal
+from .guard import RETRIABLE, check_run, failed_causes
+from .journal import Entry, Journal
 from .judge import judge_sample
+from .prompts import VerdictError, parse_verdict
 from .readers import quarantine_entry, read_rows
 from .records import (
     Candidate,
@@ -276,7 +278,60 @@ def run_export(cfg: Config) -> dict:
             report[stage] = json.loads(stats_path.read_text())
     report["lengths"] = lengths((v.answer for v in validated if v.status == "accepted"), cfg.output.tokenizer)
     write_json(_path(cfg, "report.json"), report)
+    _guard(cfg, report, {"sft.parquet": len(sft), "rl.parquet": len(rl)})
     return report
+
+
+def _drops(cfg: Config, name: str) -> list[dict]:
+    path = _path(cfg, name)
+    return list(read_jsonl(path)) if path.is_file() else []
+
+
+def _guard(cfg: Config, report: dict, outputs: dict[str, int]) -> None:
+    """guard.check_run over the finished run; on failure, the replies behind a retriable cause are set
+    aside in the journal so that the same command, rerun after the fix, asks them again."""
+    read = report.get("read", {})
+    groups = [
+        (_drops(cfg, "quarantine.jsonl"), read.get("samples", 0) + read.get("quarantined", 0), "rows read"),
+        (
+            [d for stage in ("generate", "judge", "validate") for d in _drops(cfg, f"{stage}.drops.jsonl")],
+            report.get("generate", {}).get("candidates", 0),
+            "candidates",
+        ),
+    ]
+    failed = [name for name, *_ in failed_causes(groups, cfg.guard) if name in RETRIABLE]
+    hint = "Every reply is kept in the journal; rerun the same command after the fix to resume."
+    if failed:
+        journal = Journal(_path(cfg, "journal.sqlite"))
+        try:
+            keys = [
+                e.key
+                for e in journal.entries()
+                if ("endpoint errors" in failed and e.error is not None)
+                or (
+                    "unparsable judge replies" in failed
+                    and e.logical_id.startswith("judge/")
+                    and _unparsable(e)
+                )
+            ]
+            journal.set_aside(keys)
+        finally:
+            journal.close()
+        hint = (
+            f"Every reply is kept in the journal; the {len(keys)} behind {' and '.join(failed)} are set aside "
+            "(table superseded), so the same command, rerun after the fix, asks those again and reuses the rest."
+        )
+    check_run(groups, outputs, cfg.guard, hint)
+
+
+def _unparsable(entry: Entry) -> bool:
+    if entry.content is None:
+        return False
+    try:
+        parse_verdict(entry.content)
+    except VerdictError:
+        return True
+    return False
 
 
 RUNNERS: dict[str, Callable[[Config], dict]] = {

@@ -92,6 +92,8 @@ def parse_verdict(text: str) -> tuple[bool, str]:
         obj = json.loads(body)
     except json.JSONDecodeError as e:
         raise VerdictError(f"not a JSON object: {e}") from None
+    except RecursionError:
+        raise VerdictError("not a JSON object: nested too deeply") from None
     if not isinstance(obj, dict) or set(obj) != {"verdict", "reason"}:
         keys = sorted(obj) if isinstance(obj, dict) else type(obj).__name__
         raise VerdictError(f"expected exactly the keys 'verdict' and 'reason', got {keys}")
