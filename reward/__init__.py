@@ -36,6 +36,7 @@ from .decode import (
 )
 from .ground_truth import (
     CATEGORIES,
+    MAX_CALLS,
     PYTHON_TYPES,
     GroundTruth,
     GroundTruthError,
@@ -47,6 +48,7 @@ from .pycall import MAX_NESTING
 __all__ = [
     "CATEGORIES",
     "FORMATS",
+    "MAX_CALLS",
     "MAX_CALL_CHARS",
     "MAX_NESTING",
     "MAX_TEXT_CHARS",
