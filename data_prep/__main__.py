@@ -1,7 +1,10 @@
 """``python -m funrl.data_prep <stage> [--config FILE] [key.sub=value ...]``
 
 Stages: read, generate (stage 0), judge (stage 1), validate (stage 2), export, all (every one in order);
-``demo --out DIR`` runs all of them on the bundled sample against a scripted loopback judge.
+``demo --out DIR`` runs all of them on the bundled sample against a scripted loopback judge;
+``convert --input FILE [--reader xlam|bfcl|chat] [--possible-answers FILE] --out DIR [--val-fraction F]``
+turns rows with reference calls into rl.parquet / sft.parquet with no teacher or judge (validated with
+funrl.reward).
 Exit status: 0 done, 2 bad configuration or input, 3 an endpoint failed after its retries (rerun the
 same command to resume from the journal), 4 the run finished but its output is empty or one cause dropped
 more than guard.max_drop_rate (the summary names it; fix it and rerun the same command to resume).
@@ -13,7 +16,8 @@ import argparse
 import sys
 
 from .client import EndpointError
-from .config import ConfigError, load_config
+from .config import INPUT_FORMATS, ConfigError, InputConfig, load_config
+from .convert import run_convert
 from .guard import RunFailed
 from .pipeline import RUNNERS, StageInputMissing, run_all
 from .report import format_report
@@ -26,9 +30,13 @@ def main(argv: list[str] | None = None) -> int:
         description="FunRL data preparation: LLM judge iteration + AST validation. "
         + __doc__.split("\n", 2)[2],
     )
-    parser.add_argument("stage", choices=[*RUNNERS, "all", "demo"])
+    parser.add_argument("stage", choices=[*RUNNERS, "all", "demo", "convert"])
     parser.add_argument("--config", help="YAML config file (see docs/data_prep.md)")
-    parser.add_argument("--out", help="demo only: the work directory")
+    parser.add_argument("--out", help="demo and convert: the output directory")
+    parser.add_argument("--input", help="convert: the input file")
+    parser.add_argument("--reader", default="xlam", choices=INPUT_FORMATS, help="convert: the input format")
+    parser.add_argument("--possible-answers", help="convert --reader bfcl: the possible-answer JSONL")
+    parser.add_argument("--val-fraction", type=float, default=0.0, help="convert: share of samples for val")
     parser.add_argument("overrides", nargs="*", help="dotted overrides, e.g. judge.max_rounds=2")
     args = parser.parse_intermixed_args(argv)
     try:
@@ -40,6 +48,16 @@ def main(argv: list[str] | None = None) -> int:
             run_demo(args.out, args.overrides)
             return 0
         cfg = load_config(args.config, args.overrides)
+        if args.stage == "convert":
+            if not args.input or not args.out:
+                parser.error("convert needs --input FILE and --out DIR")
+            if not 0.0 <= args.val_fraction < 1.0:
+                parser.error(f"--val-fraction must be within [0, 1), got {args.val_fraction}")
+            inp = InputConfig(path=args.input, format=args.reader, possible_answers=args.possible_answers)
+            cfg.inputs = [inp]
+            cfg.check()
+            print(format_report(run_convert(cfg.inputs, args.out, cfg, args.val_fraction)))
+            return 0
         if args.stage == "all":
             run_all(cfg, echo=print)
         else:

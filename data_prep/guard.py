@@ -5,7 +5,8 @@ dropped more than ``guard.max_drop_rate`` of what it could have kept:
 
     unparsable judge replies   judge:unparsable:<check>                   (of the candidates)
     endpoint errors            generate:request_error, judge:request_error:<check>   (of the candidates)
-    schema failures            schema_error:<what>                        (of the candidates)
+    schema failures            schema_error:<what>                        (of the candidates; of the
+                               convert:schema_error:<what>                 rows read, for convert)
     malformed input rows       read:<reason>                              (of the rows read)
 
 The summary names the cause, its count and rate, and a few example replies or details. The journal keeps
@@ -25,7 +26,7 @@ from .rows import safe_text
 CAUSES: tuple[tuple[str, Callable[[str], bool]], ...] = (
     ("unparsable judge replies", lambda reason: reason.startswith("judge:unparsable")),
     ("endpoint errors", lambda reason: ":request_error" in reason),
-    ("schema failures", lambda reason: reason.startswith("schema_error")),
+    ("schema failures", lambda reason: reason.startswith(("schema_error", "convert:schema_error"))),
     ("malformed input rows", lambda reason: reason.startswith("read:")),
 )
 RETRIABLE = ("unparsable judge replies", "endpoint errors")  # a rerun after the fix asks these again

@@ -92,11 +92,11 @@ def run_read(cfg: Config) -> dict:
 
 
 def read_samples(
-    inputs: list[InputConfig], keep: Callable[[Sample], None] | None = None
+    inputs: list[InputConfig], keep: Callable[[int, Sample], None] | None = None
 ) -> tuple[list[str], list[dict], int]:
     """Every input's samples as JSONL lines, the quarantine records, and the number of no-call samples.
     A repeated sample id, or a sample that cannot be written as UTF-8 JSON, is quarantined with its row
-    number; ``keep`` sees every sample kept."""
+    number. With ``keep``, each kept sample goes to ``keep(row number, sample)`` instead of the lines."""
     lines: list[str] = []
     quarantine: list[dict] = []
     first_row: dict[str, tuple[str, int]] = {}
@@ -118,10 +118,11 @@ def read_samples(
                 quarantine.append(quarantine_entry(item.source, row_no, "read:unencodable", detail))
                 continue
             first_row[item.id] = (inp.path, row_no)
-            lines.append(line)
             expect_no_call += not item.is_call
-            if keep is not None:
-                keep(item)
+            if keep is None:
+                lines.append(line)
+            else:
+                keep(row_no, item)
     return lines, quarantine, expect_no_call
 
 
