@@ -8,7 +8,9 @@ Every check takes a *resolved* config and raises ValueError naming the key.
 
 from __future__ import annotations
 
-from omegaconf import DictConfig
+import re
+
+from omegaconf import DictConfig, OmegaConf
 
 from funrl.config import funrl_config_from
 from funrl.train import RL, stage_of, world_size
@@ -23,6 +25,55 @@ def check_config(cfg: DictConfig, *, load_model_config: bool = False) -> list[st
     if stage_of(cfg) == RL:
         return check_rl(cfg)
     return check_sft(cfg, load_model_config=load_model_config)
+
+
+INTERPOLATION = re.compile(r"\$\{([A-Za-z_][\w.]*)\}")
+
+
+def resolve_config(cfg: DictConfig) -> None:
+    """``OmegaConf.resolve(cfg)`` in place; a failing interpolation raises ValueError naming the key it is
+    derived from and that key's value (``data.train_batch_size=130 ...``), not only the arithmetic."""
+    raw = OmegaConf.to_container(cfg, resolve=False)
+    try:
+        OmegaConf.resolve(cfg)
+    except Exception as err:
+        raise ValueError(_failing_interpolation(cfg, raw) or f"the config does not resolve: {err}") from err
+
+
+def _interpolations(node, prefix: str = ""):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _interpolations(value, f"{prefix}{key}.")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _interpolations(value, f"{prefix}{i}.")
+    elif isinstance(node, str) and "${" in node:
+        yield prefix[:-1], node
+
+
+def _failing_interpolation(cfg: DictConfig, raw: dict) -> str | None:
+    """One line for the first interpolation that fails: its source keys with their values, the error and
+    the derived key (the innermost failing one: a key whose sources all resolve)."""
+    for key, expression in _interpolations(raw):
+        try:
+            OmegaConf.select(cfg, key, throw_on_resolution_failure=True)
+        except Exception as err:
+            sources = INTERPOLATION.findall(expression)
+            if any(_fails(cfg, s) for s in sources):
+                continue
+            given = ", ".join(f"{s}={OmegaConf.select(cfg, s)}" for s in sources)
+            reason = str(err).split("\n")[0].split("resolving interpolation: ", 1)[-1]
+            reason = re.sub(r"^\$\{funrl\.\w+:[^}]*\}: ", "", reason)
+            return f"{given or key}: {reason} ({key} = {expression})"
+    return None
+
+
+def _fails(cfg: DictConfig, key: str) -> bool:
+    try:
+        OmegaConf.select(cfg, key, throw_on_resolution_failure=True)
+    except Exception:
+        return True
+    return False
 
 
 def _require_data(cfg: DictConfig, *keys: str) -> None:

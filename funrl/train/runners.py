@@ -22,10 +22,10 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from funrl.train import RL, stage_of, world_size
-from funrl.train.checks import check_config
+from funrl.train.checks import check_config, resolve_config
 
 
 def _prepare_cpu(cfg: DictConfig) -> None:
@@ -46,9 +46,13 @@ DEVICE_PREPARERS: dict[str, Callable[[DictConfig], None]] = {"cpu": _prepare_cpu
 
 def prepare(cfg: DictConfig) -> list[str]:
     """Resolve ``cfg`` in place (FunRL's resolvers exist only in this process) and check it; return the
-    summary lines. Raises ValueError naming the key on a bad config."""
-    OmegaConf.resolve(cfg)
-    return check_config(cfg)
+    summary lines. Raises ValueError naming the key on a bad config: the config itself
+    (``funrl.train.checks``), then what it reads: data files, model path, tokenizer (``funrl.train.inputs``)."""
+    from funrl.train.inputs import check_inputs
+
+    resolve_config(cfg)
+    inputs = check_inputs(cfg)  # first: a missing file fails before verl is imported
+    return [*check_config(cfg), *inputs]
 
 
 def run(cfg: DictConfig, *, overrides: Sequence[str] = ()) -> None:

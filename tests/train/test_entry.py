@@ -48,8 +48,15 @@ def test_cfg_job_prints_the_composed_config_from_any_directory(tmp_path):
     assert not (tmp_path / "outputs").exists() and not (tmp_path / "checkpoints").exists()  # started nothing
 
 
-def test_check_validates_and_prints_the_batch_arithmetic(tmp_path):
-    data = ["data.train_files=/d/train.parquet", "data.val_files=/d/val.parquet"]
+def test_check_validates_and_prints_the_batch_arithmetic(tmp_path, inputs):
+    from tests.train.conftest import write_rl_parquet
+
+    rl = write_rl_parquet(tmp_path / "rl.parquet", rows=512)
+    data = [
+        f"data.train_files={rl}",
+        f"data.val_files={rl}",
+        f"actor_rollout_ref.model.path={inputs['model']}",
+    ]
     proc = train("--check", "+recipe=grpo_entropy", *data, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "[funrl.train] per step: 512 prompts x 8 = 4096 responses" in proc.stdout

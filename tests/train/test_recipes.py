@@ -170,7 +170,7 @@ def test_batch_and_token_knobs_are_derived():
     assert arr.rollout.log_prob_max_token_len_per_gpu == 3 * (4096 + 2048)
     assert resolved("+recipe=sft_srml", "data.max_length=2048").data.max_token_len_per_gpu == 4 * 2048
     with pytest.raises(Exception, match=r"130 is not a whole multiple of 4"):
-        resolved("+recipe=grpo", "data.train_batch_size=130")
+        resolved("+recipe=grpo", "data.train_batch_size=130")  # the key: tests/train/test_checks.py
 
 
 # What verl's SFT trainer needs on CPU (funrl.cpu's module docstring says why each one).
@@ -211,12 +211,34 @@ def test_missing_or_unknown_recipe():
         compose_config(["+recipe=nope"])
 
 
+@pytest.fixture(scope="module")
+def full_batch_data(tmp_path_factory) -> dict[str, tuple[str, ...]]:
+    """512-row RL and SFT parquet files: one full batch of every shipped recipe (the largest is 512)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from funrl.samples import sft_sample_rows
+    from tests.train.conftest import write_rl_parquet
+
+    d = tmp_path_factory.mktemp("full_batch")
+    rl = write_rl_parquet(d / "rl.parquet", rows=512)
+    rows = sft_sample_rows()
+    pq.write_table(pa.Table.from_pylist((rows * (512 // len(rows) + 1))[:512]), d / "sft.parquet")
+    return {
+        "rl": (f"data.train_files={rl}", f"data.val_files={rl}"),
+        "sft": (f"data.train_files={d / 'sft.parquet'}",),
+    }
+
+
 @pytest.mark.parametrize("recipe", available_recipes())
-def test_every_shipped_recipe_composes_and_passes_validation(recipe, tiny_model):
-    """Discovered, not listed: a recipe added to recipes/recipe/ is covered as soon as it exists."""
-    cfg = compose_config([f"+recipe={recipe}"])
-    data = SFT_DATA if stage_of(cfg) == "sft" else RL_DATA
-    model = "model.path" if stage_of(cfg) == "sft" else "actor_rollout_ref.model.path"
-    cfg = resolved(f"+recipe={recipe}", *data, f"{model}={tiny_model}", data=False)
+def test_every_shipped_recipe_composes_and_passes_validation(recipe, tiny_model, full_batch_data):
+    """Discovered, not listed: a recipe added to recipes/recipe/ is covered as soon as it exists: it composes,
+    and passes what ``--check`` runs (config, batch arithmetic, data files, model path, chat template)."""
+    from funrl.train.inputs import check_inputs
+
+    stage = stage_of(compose_config([f"+recipe={recipe}"]))
+    model = "model.path" if stage == "sft" else "actor_rollout_ref.model.path"
+    cfg = resolved(f"+recipe={recipe}", *full_batch_data[stage], f"{model}={tiny_model}", data=False)
     summary = check_config(cfg)
-    assert summary and all(isinstance(line, str) for line in summary)
+    assert any(line.startswith("per step: ") for line in summary)  # the batch arithmetic was checked
+    assert f"model: {tiny_model}" in check_inputs(cfg)

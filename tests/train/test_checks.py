@@ -1,0 +1,181 @@
+"""What ``--check`` (and every real run, first) checks beyond the config: data files and their columns, the
+model path (offline: no silent Hub id), the batch against the dataset, the chat template; and a batch
+arithmetic error names the key it comes from. Each bad input gives one line naming the key and the value,
+and exit status 2 from the command line."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from funrl.train import compose_config
+from funrl.train.runners import prepare
+
+
+def rl_args(inputs, *extra: str) -> list[str]:
+    return [
+        "+recipe=grpo_entropy_cpu",
+        f"data.train_files={inputs['rl']}",
+        f"data.val_files={inputs['rl']}",
+        f"actor_rollout_ref.model.path={inputs['model']}",
+        *extra,
+    ]
+
+
+def sft_args(inputs, *extra: str) -> list[str]:
+    return [
+        "+recipe=sft_srml",
+        "hardware=cpu",
+        f"data.train_files={inputs['sft']}",
+        f"model.path={inputs['model']}",
+        "data.train_batch_size=8",
+        *extra,
+    ]
+
+
+def error_of(overrides: list[str]) -> str:
+    with pytest.raises(ValueError) as err:
+        prepare(compose_config(overrides))
+    return str(err.value)
+
+
+def cli(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "funrl.train", *args],
+        cwd=cwd,
+        env={**os.environ, "HYDRA_FULL_ERROR": "0", **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def error_lines(proc: subprocess.CompletedProcess) -> list[str]:
+    return [line for line in proc.stderr.splitlines() if line.startswith("[funrl.train]")]
+
+
+def test_good_inputs_pass_and_are_summarised(inputs):
+    summary = prepare(compose_config(rl_args(inputs)))
+    assert f"data.train_files: {inputs['rl']} (16 rows)" in summary
+    assert f"model: {inputs['model']}" in summary
+    assert f"chat template of {inputs['model']} renders the first prompts of {inputs['rl']}" in summary
+    summary = prepare(compose_config(sft_args(inputs)))
+    assert f"data.train_files: {inputs['sft']} (32 rows)" in summary
+
+
+def test_missing_data_file(inputs, tmp_path):
+    missing = tmp_path / "nope.parquet"
+    assert (
+        error_of(rl_args(inputs, f"data.val_files={missing}")) == f"data.val_files={missing} does not exist"
+    )
+
+
+def test_data_file_without_the_columns_the_recipe_reads(inputs):
+    msg = error_of(rl_args(inputs, f"data.train_files={inputs['sft']}"))
+    assert msg.startswith(
+        f"data.train_files={inputs['sft']} lacks the column(s) the RL recipe reads: prompt (data.prompt_key), "
+        "data_source (data.reward_fn_key), reward_model (the reference answer, reward_model.ground_truth); "
+        "it has: messages (an SFT parquet? RL recipes read rl.parquet from funrl.data_prep)"
+    )
+    # verl's own key names the column
+    msg = error_of(rl_args(inputs, "data.prompt_key=question"))
+    assert "lacks the column(s) the RL recipe reads: question (data.prompt_key);" in msg
+
+
+def test_not_a_parquet_file(inputs, tmp_path):
+    bad = tmp_path / "train.parquet"
+    bad.write_text("not parquet\n")
+    assert error_of(rl_args(inputs, f"data.train_files={bad}")).startswith(
+        f"data.train_files={bad} is not a readable parquet file"
+    )
+
+
+def test_missing_model_path(inputs, tmp_path):
+    missing = tmp_path / "model"
+    msg = error_of(rl_args(inputs, f"actor_rollout_ref.model.path={missing}"))
+    assert msg == f"actor_rollout_ref.model.path={missing} does not exist"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    msg = error_of(sft_args(inputs, f"model.path={empty}"))
+    assert msg == f"model.path={empty} is a directory without config.json (not a Hugging Face model)"
+
+
+def test_cpu_recipe_without_a_model_path_does_not_fall_back_to_the_7b_hub_model(inputs):
+    args = [a for a in rl_args(inputs) if not a.startswith("actor_rollout_ref.model.path")]
+    assert compose_config(args).actor_rollout_ref.model.path is None  # not grpo's Qwen2.5-Coder-7B
+    assert error_of(args).startswith("actor_rollout_ref.model.path is required")
+
+
+def test_offline_a_hub_id_is_refused(inputs, monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))  # an empty cache: nothing of the Hub is here
+    args = rl_args(inputs, "actor_rollout_ref.model.path=Qwen/Qwen2.5-Coder-7B-Instruct")
+    assert error_of(args).startswith(
+        "actor_rollout_ref.model.path=Qwen/Qwen2.5-Coder-7B-Instruct is a Hugging Face Hub id, not in the "
+        "local cache, and the Hub is off (HF_HUB_OFFLINE=1)"
+    )
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")  # online: allowed, said, nothing downloaded by the check
+    summary = prepare(compose_config(args))
+    assert "model: Qwen/Qwen2.5-Coder-7B-Instruct (Hugging Face Hub id, downloaded at start)" in summary
+
+
+def test_batch_that_does_not_fit_the_dataset(inputs):
+    # 16 rows; 32 prompts per step is not one step (verl drops the incomplete batch)
+    msg = error_of(rl_args(inputs, "data.train_batch_size=32"))
+    assert msg.startswith(
+        f"data.train_batch_size=32 prompts does not fit the 16 rows of data.train_files ({inputs['rl']})"
+    )
+    msg = error_of(sft_args(inputs, "data.train_batch_size=64"))  # 32 conversations
+    assert msg.startswith("data.train_batch_size=64 samples does not fit the 32 rows of data.train_files")
+
+
+def test_chat_template_that_does_not_render(inputs, tmp_path):
+    model = shutil.copytree(inputs["model"], tmp_path / "model")
+    (model / "chat_template.jinja").write_text("{{ messages[0]['content'] | nosuchfilter }}")
+    msg = error_of(rl_args(inputs, f"actor_rollout_ref.model.path={model}"))
+    assert msg.startswith(
+        f"data.train_files={inputs['rl']} row 0: the chat template of {model} does not render column 'prompt'"
+    )
+    (model / "chat_template.jinja").unlink()
+    msg = error_of(sft_args(inputs, f"model.path={model}"))
+    assert msg == f"tokenizer of {model} has no chat template; the recipes render chat prompts"
+
+
+def test_batch_arithmetic_error_names_the_key():
+    msg = error_of(["+recipe=grpo", "data.train_batch_size=130"])
+    assert msg == (
+        "data.train_batch_size=130: 130 is not a whole multiple of 4 "
+        "(actor_rollout_ref.actor.ppo_mini_batch_size = ${funrl.div:${data.train_batch_size},4})"
+    )
+
+
+def test_command_line_check_fails_in_one_line_with_status_2(inputs, tmp_path):
+    missing = tmp_path / "missing-model"
+    proc = cli("--check", *rl_args(inputs, f"actor_rollout_ref.model.path={missing}"), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert error_lines(proc) == [
+        f"[funrl.train] config error: actor_rollout_ref.model.path={missing} does not exist"
+    ]
+    assert "Traceback" not in proc.stderr and "config OK" not in proc.stdout
+
+
+def test_sft_on_an_rl_parquet_or_a_missing_one_is_one_line_and_status_2(inputs, tmp_path):
+    """A real run (no --check) fails before training starts, with no traceback."""
+    proc = cli(*sft_args(inputs, f"data.train_files={inputs['rl']}"), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert error_lines(proc) == [
+        f"[funrl.train] config error: data.train_files={inputs['rl']} lacks the column(s) the SFT recipe "
+        "reads: messages (data.messages_key); it has: ability, data_source, extra_info, prompt, reward_model "
+        "(an RL parquet? SFT recipes read sft.parquet from funrl.data_prep)"
+    ]
+    missing = tmp_path / "sft.parquet"
+    proc = cli(*sft_args(inputs, f"data.train_files={missing}"), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert error_lines(proc) == [f"[funrl.train] config error: data.train_files={missing} does not exist"]
+    assert "Traceback" not in proc.stderr and "KeyError" not in proc.stderr
+    assert not (tmp_path / "checkpoints").exists()
