@@ -39,7 +39,7 @@ _RECORD_HEADER = 7  # crc32 (4), length (2, little endian), type (1)
 _FULL, _FIRST, _MIDDLE, _LAST = 1, 2, 3, 4
 
 
-def _wandb_file(path: Path) -> Path:
+def wandb_file(path: Path) -> Path:
     if path.is_file():
         return path
     if (path / "latest-run").exists():
@@ -52,7 +52,7 @@ def _wandb_file(path: Path) -> Path:
     return files[0]
 
 
-def _wandb_records(data: bytes) -> list[bytes]:
+def wandb_records(data: bytes) -> list[bytes]:
     """Split a ``.wandb`` file into its record payloads (LevelDB log format, 32 KiB blocks)."""
     if not data.startswith(_WANDB_HEADER):
         raise ValueError("not a W&B run file (no ':W&B' header)")
@@ -86,7 +86,7 @@ def read_wandb(path: str | Path) -> Series:
     from wandb.proto import wandb_internal_pb2 as pb
 
     series: Series = {}
-    for payload in _wandb_records(_wandb_file(Path(path)).read_bytes()):
+    for payload in wandb_records(wandb_file(Path(path)).read_bytes()):
         record = pb.Record()
         record.ParseFromString(payload)
         if not record.HasField("history"):
@@ -182,6 +182,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--metric", action="append", default=[], help="a logged key to plot in its own panel (repeatable)"
     )
     args = parser.parse_args(argv)
+    from funrl.train.extras import require_train_extra
+
+    # matplotlib draws; wandb's protobuf classes read a W&B run (a verl .jsonl log needs only matplotlib)
+    require_train_extra("funrl.curves", ("matplotlib",) if args.run.endswith(".jsonl") else ("matplotlib", "wandb"))
     series = read_run(args.run)
     panels = {key: (key,) for key in args.metric} if args.metric else DEFAULT_PANELS
     try:

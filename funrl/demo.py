@@ -131,17 +131,6 @@ def sft_command(
     ]
 
 
-def rollouts_to_score_file(rollout_jsonl: Path, out: Path) -> int:
-    """verl's rollout dump (``{output, gts, ...}`` per line) -> ``funrl.reward score`` input; line count."""
-    lines = 0
-    with rollout_jsonl.open() as src, out.open("w") as dst:
-        for line in src:
-            row = json.loads(line)
-            dst.write(json.dumps({"output": row["output"], "ground_truth": row["gts"]}) + "\n")
-            lines += 1
-    return lines
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m funrl.demo", description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -150,6 +139,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sft-steps", type=int, default=SFT_STEPS)
     parser.add_argument("--grpo-steps", type=int, default=GRPO_STEPS)
     args = parser.parse_args(argv)
+    from funrl.train.extras import TRAIN_MODULES, require_train_extra
+
+    # every stage after data prep needs the train extra: say so before data prep runs
+    require_train_extra("funrl.demo", (*TRAIN_MODULES, "transformers", "matplotlib", "wandb"))
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     py = sys.executable
@@ -188,10 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     curves = out / "curves.png"
     _stage("curves", [py, "-m", "funrl.curves", str(out / "wandb"), "-o", str(curves)], out=out)
 
-    last = rollouts / f"{args.grpo_steps}.jsonl"
-    scored = grpo_dir / f"rollouts_step{args.grpo_steps}_for_reward.jsonl"
-    rollouts_to_score_file(last, scored)
-    _stage("reward_report", [py, "-m", "funrl.reward", "score", str(scored)], out=out)
+    last = rollouts / f"{args.grpo_steps}.jsonl"  # verl's own dump, scored as it is
+    _stage("reward_report", [py, "-m", "funrl.reward", "score", str(last)], out=out)
     print((out / "logs" / "reward_report.log").read_text(), flush=True)
 
     rows = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]

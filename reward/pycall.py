@@ -65,10 +65,10 @@ def decode_python(text: str) -> list:
     """Decode model text exactly as BFCL's prompting handlers do. Raises FormatError."""
     source = bfcl_prompting_preprocess(text)
     try:
-        return _fast_decode(source)
-    except _Decline:
+        return fast_decode(source)
+    except Declined:
         pass
-    return _slow_decode(source)
+    return slow_decode(source)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -126,18 +126,21 @@ _KEYWORDS = frozenset(keyword.kwlist)
 _CONSTANTS = {"True": True, "False": False, "None": None}
 
 
-class _Decline(Exception):
+class Declined(Exception):
     """The fast path does not handle this input; the slow path decides."""
 
 
-def _fast_decode(source: str) -> list:
+def fast_decode(source: str) -> list:
+    """The fast path of ``decode_python``: a regex-validated call list of plain literals, decoded without
+    building an AST; raises ``Declined`` for anything else (the slow path gives the same result for what
+    the fast path accepts: tests/reward/test_fuzz.py)."""
     if _ODD_CHARS.search(source) or not _TOP_RE.fullmatch(source):
-        raise _Decline
+        raise Declined
     calls = []
     args = None
     for name, opens, value in _SCAN_RE.findall(source):
         if name in _KEYWORDS or ("." in name and any(p in _KEYWORDS for p in name.split("."))):
-            raise _Decline
+            raise Declined
         if opens:
             args = {}
             calls.append({name: args})
@@ -155,7 +158,7 @@ def _atom(t: str):
     if t in _KEYWORDS:
         if t in _CONSTANTS:
             return _CONSTANTS[t]
-        raise _Decline
+        raise Declined
     return t  # a bare name: BFCL keeps its string
 
 
@@ -175,7 +178,8 @@ def _convert(t: str):
 # ----------------------------------------------------------------------------------------------------
 # Slow path: BFCL's ast_parse / resolve_ast_call / resolve_ast_by_type, with eval replaced.
 # ----------------------------------------------------------------------------------------------------
-def _slow_decode(source: str) -> list:
+def slow_decode(source: str) -> list:
+    """The general path of ``decode_python``: BFCL's AST decoding, on ``ast.parse`` output, never run."""
     try:
         parsed = ast.parse(source, filename=_SOURCE_NAME, mode="eval")
     except (SyntaxError, ValueError, MemoryError, RecursionError) as e:

@@ -7,9 +7,8 @@ import functools
 import os
 import time
 
+import bfcl_eval  # noqa: E402, F401  (installed by the README's test command: pip install --no-deps bfcl-eval)
 import pytest
-
-pytest.importorskip("bfcl_eval")
 
 from funrl.envs.bfcl import BfclEnv, check_multi_turn, load_all, load_entries, validate_entry  # noqa: E402
 from funrl.envs.bfcl.runtime import MAX_RESULT_ITEMS  # noqa: E402

@@ -7,7 +7,7 @@ import json
 import re
 
 from funrl.reward import FORMATS, score
-from funrl.reward.pycall import FormatError, _Decline, _fast_decode, _slow_decode, bfcl_prompting_preprocess
+from funrl.reward.pycall import Declined, FormatError, bfcl_prompting_preprocess, fast_decode, slow_decode
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -179,10 +179,10 @@ call_text = st.builds(
 def test_fast_path_agrees_with_ast_route(text):
     source = bfcl_prompting_preprocess(text)
     try:
-        fast = outcome(_fast_decode, source)
-    except _Decline:
+        fast = outcome(fast_decode, source)
+    except Declined:
         return  # the fast path declined; the ast route alone decides
-    assert fast == outcome(_slow_decode, source)
+    assert fast == outcome(slow_decode, source)
 
 
 @settings(max_examples=400, deadline=None)

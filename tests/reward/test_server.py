@@ -15,17 +15,9 @@ import pytest
 from funrl.reward import ground_truth_json, score
 from funrl.reward.serve import RewardServer, ServeConfig, response_of
 
-FUNCTIONS = [
-    {
-        "name": "get_weather",
-        "description": "Current weather for a city.",
-        "parameters": {
-            "type": "dict",
-            "properties": {"city": {"type": "string"}, "unit": {"type": "string"}},
-            "required": ["city"],
-        },
-    }
-]
+from tests.conftest import WEATHER_FUNCTIONS
+
+FUNCTIONS = WEATHER_FUNCTIONS
 ANSWER = [{"get_weather": {"city": ["Paris"], "unit": ["celsius", ""]}}]
 GT = ground_truth_json(FUNCTIONS, ANSWER, "simple", fmt="think_answer")
 GOLD = "<think>Paris.</think><answer>[get_weather(city='Paris')]</answer>"

@@ -12,17 +12,9 @@ import pytest
 from funrl.reward import GroundTruthError, ground_truth_json, score
 from funrl.reward.trl import BFCLReward, bfcl_reward, completion_text
 
-FUNCTIONS = [
-    {
-        "name": "get_weather",
-        "description": "Current weather for a city.",
-        "parameters": {
-            "type": "dict",
-            "properties": {"city": {"type": "string"}, "unit": {"type": "string"}},
-            "required": ["city"],
-        },
-    }
-]
+from tests.conftest import WEATHER_FUNCTIONS
+
+FUNCTIONS = WEATHER_FUNCTIONS
 GT_PARIS = ground_truth_json(FUNCTIONS, [{"get_weather": {"city": ["Paris"], "unit": [""]}}], "simple")
 GT_ROME = ground_truth_json(FUNCTIONS, [{"get_weather": {"city": ["Rome"], "unit": [""]}}], "simple")
 PARIS = "<think>Paris.</think><answer>[get_weather(city='Paris')]</answer>"

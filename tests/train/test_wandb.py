@@ -34,9 +34,9 @@ def run_info(run_dir: Path) -> tuple[str, str]:
     """(project, run name) from the run record of a local W&B run."""
     from wandb.proto import wandb_internal_pb2 as pb
 
-    from funrl.curves import _wandb_file, _wandb_records
+    from funrl.curves import wandb_file, wandb_records
 
-    for payload in _wandb_records(_wandb_file(run_dir).read_bytes()):
+    for payload in wandb_records(wandb_file(run_dir).read_bytes()):
         record = pb.Record()
         record.ParseFromString(payload)
         if record.HasField("run"):

@@ -26,8 +26,15 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-import mpmath
-from bfcl_eval.constants.executable_backend_config import CLASS_FILE_PATH_MAPPING, STATELESS_CLASSES
+try:
+    import mpmath
+    from bfcl_eval.constants.executable_backend_config import CLASS_FILE_PATH_MAPPING, STATELESS_CLASSES
+except ImportError as err:  # one line that says what to install, not a bare ModuleNotFoundError
+    raise ImportError(
+        f"funrl.envs.bfcl needs bfcl-eval and mpmath ({err.name} is missing): "
+        "pip install mpmath && pip install --no-deps bfcl-eval==2026.3.23 (with --no-deps: its own pins "
+        "clash with verl's)"
+    ) from err
 
 #: The eight API classes of BFCL's multi-turn categories (the other classes in bfcl-eval belong to its
 #: agentic categories and need torch / network access).
