@@ -185,7 +185,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     from funrl.train.extras import require_train_extra
 
     # matplotlib draws; wandb's protobuf classes read a W&B run (a verl .jsonl log needs only matplotlib)
-    require_train_extra("funrl.curves", ("matplotlib",) if args.run.endswith(".jsonl") else ("matplotlib", "wandb"))
+    require_train_extra(
+        "funrl.curves", ("matplotlib",) if args.run.endswith(".jsonl") else ("matplotlib", "wandb")
+    )
     series = read_run(args.run)
     panels = {key: (key,) for key in args.metric} if args.metric else DEFAULT_PANELS
     try:

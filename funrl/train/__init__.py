@@ -25,9 +25,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from omegaconf import DictConfig, OmegaConf
+try:
+    from omegaconf import OmegaConf
+except ImportError:  # the light install: `python -m funrl.train` says which extra (funrl.train.extras)
+    OmegaConf = None
+
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
 
 CONFIG_MODULE = "funrl.recipes"
 PRIMARY_CONFIG = "train"
@@ -66,7 +72,8 @@ def register_resolvers() -> None:
             OmegaConf.register_new_resolver(name, fn)
 
 
-register_resolvers()
+if OmegaConf is not None:
+    register_resolvers()
 
 
 def _yaml_names(*parts: str) -> list[str]:

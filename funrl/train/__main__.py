@@ -8,10 +8,13 @@ starting anything. Hydra's own flags work as usual: ``--cfg job [--resolve]`` pr
 from __future__ import annotations
 
 import sys
-
-from omegaconf import DictConfig
+from typing import TYPE_CHECKING
 
 from funrl.train import CONFIG_MODULE, PRIMARY_CONFIG
+from funrl.train.extras import require_train_extra
+
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
 
 CHECK_FLAG = "--check"
 _check_only = False
@@ -37,6 +40,7 @@ def _task(cfg: DictConfig) -> None:
 
 def main() -> None:
     """Console entry point (``funrl-train``) and ``python -m funrl.train``."""
+    require_train_extra("funrl.train")
     import hydra
 
     global _check_only
