@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from funrl.train import CONFIG_MODULE, PRIMARY_CONFIG
 from funrl.train.extras import require_train_extra
+from funrl.train.usage import HELP_FLAGS, help_text
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig
@@ -40,6 +41,9 @@ def _task(cfg: DictConfig) -> None:
 
 def main() -> None:
     """Console entry point (``funrl-train``) and ``python -m funrl.train``."""
+    if any(arg in HELP_FLAGS for arg in sys.argv[1:]):
+        print(help_text())
+        return
     require_train_extra("funrl.train")
     import hydra
 
