@@ -43,7 +43,7 @@ EXAMPLES = """\
   python -m funrl.train +recipe=grpo_entropy --cfg job --resolve"""
 
 
-def description(*parts: str, width: int = 90) -> str:
+def description(*parts: str, width: int = 100) -> str:
     """The first sentence of a YAML file's header comment (after ``# @package``), at most ``width`` chars."""
     text = resources.files(CONFIG_MODULE).joinpath(*parts).read_text(encoding="utf-8")
     words: list[str] = []
