@@ -47,4 +47,4 @@ def test_descriptions_come_from_the_files():
         help_text(),
     )
     long = description("recipe", "grpo_entropy_cpu.yaml", width=40)
-    assert long == "grpo_entropy at toy scale on CPU: the..." and len(long) <= 40
+    assert long == "grpo_entropy at toy scale on CPU:..." and len(long) <= 40  # cut between words
