@@ -16,6 +16,7 @@ instead of stopping the run.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterator
@@ -257,9 +258,7 @@ def read_rows(inp: InputConfig) -> Iterator[tuple[int, Sample | dict]]:
     if not path.is_file():
         raise FileNotFoundError(f"input file {path} does not exist (inputs[].path)")
     source = safe_text(inp.name or path.stem)
-    rows = load_rows(path)
-    if inp.limit is not None:
-        rows = rows[: inp.limit]
+    rows = itertools.islice(load_rows(path), inp.limit)
     answers: dict[str, dict] = {}
     if inp.format == "bfcl":
         for _, a in load_rows(Path(inp.possible_answers or "")):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from funrl.reward import MAX_NESTING
@@ -95,12 +96,10 @@ def _row(raw: str, where: str, clean_bytes: bool) -> object:
         return e
 
 
-def _jsonl_rows(text: str, clean_bytes: bool) -> list[tuple[int, object]]:
-    rows = []
+def _jsonl_rows(text: str, clean_bytes: bool) -> Iterator[tuple[int, object]]:
     for i, line in enumerate(text.split("\n")):
         if line.strip():
-            rows.append((i, _row(line, f"line {i + 1}", clean_bytes)))
-    return rows
+            yield i, _row(line, f"line {i + 1}", clean_bytes)
 
 
 def _skip_element(text: str, pos: int) -> int:
@@ -125,14 +124,14 @@ def _skip_element(text: str, pos: int) -> int:
     return n
 
 
-def _array_rows(text: str, pos: int, clean_bytes: bool) -> list[tuple[int, object]]:
-    """Elements of the array whose ``[`` is at ``pos``."""
-    rows: list[tuple[int, object]] = []
+def _array_rows(text: str, pos: int, clean_bytes: bool) -> Iterator[tuple[int, object]]:
+    """Elements of the array whose ``[`` is at ``pos``, one at a time."""
     pos = _WS.match(text, pos + 1).end()
     if text.startswith("]", pos):
-        return rows
+        return
     if pos >= len(text):
-        return [(0, RowError("bad_json", "the file opens a JSON array that holds nothing and never closes"))]
+        yield 0, RowError("bad_json", "the file opens a JSON array that holds nothing and never closes")
+        return
     index, n = 0, len(text)
     while pos < n:
         where = f"element {index}"
@@ -148,7 +147,7 @@ def _array_rows(text: str, pos: int, clean_bytes: bool) -> list[tuple[int, objec
             end, value = _skip_element(text, pos), RowError("too_deep", f"{where} nests too deeply to parse")
         except RowError as e:
             end, value = _skip_element(text, pos), e
-        rows.append((index, value))
+        yield index, value
         pos = _WS.match(text, end).end()
         if pos >= n or text[pos] == "]":
             break
@@ -158,11 +157,11 @@ def _array_rows(text: str, pos: int, clean_bytes: bool) -> list[tuple[int, objec
                 break
         pos = _WS.match(text, pos + 1).end()
         index += 1
-    return rows
 
 
-def load_rows(path: Path) -> list[tuple[int, object]]:
-    """``(row number, value or RowError)`` for every non-blank row of a JSON array or JSONL file."""
+def load_rows(path: Path) -> Iterator[tuple[int, object]]:
+    """``(row number, value or RowError)`` for every non-blank row of a JSON array or JSONL file, parsed
+    one at a time (the file's text is held, its parsed rows are not)."""
     data = path.read_bytes()
     try:
         text, clean_bytes = data.decode("utf-8"), True
@@ -171,5 +170,6 @@ def load_rows(path: Path) -> list[tuple[int, object]]:
     text = text.removeprefix("\ufeff")
     start = _WS.match(text).end()
     if text.startswith("[", start):
-        return _array_rows(text, start, clean_bytes)
-    return _jsonl_rows(text, clean_bytes)
+        yield from _array_rows(text, start, clean_bytes)
+    else:
+        yield from _jsonl_rows(text, clean_bytes)
