@@ -8,9 +8,11 @@ Every check takes a *resolved* config and raises ValueError naming the key.
 
 from __future__ import annotations
 
+import copy
 import re
+from importlib.util import find_spec
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from funrl.config import funrl_config_from
 from funrl.train import RL, stage_of, world_size
@@ -101,7 +103,7 @@ def check_rl(cfg: DictConfig) -> list[str]:
     from funrl.rl.trainer_hook import validate_funrl_config
 
     _require_data(cfg, "train_files", "val_files")
-    validate_config(cfg, use_reference_policy=need_reference_policy(cfg), use_critic=need_critic(cfg))
+    _validate_with_verl(cfg, validate_config, need_reference_policy(cfg), need_critic(cfg))
     omega_conf_to_dataclass(cfg.actor_rollout_ref.rollout)
     omega_conf_to_dataclass(cfg.algorithm)
     estimator = cfg.algorithm.adv_estimator
@@ -110,7 +112,39 @@ def check_rl(cfg: DictConfig) -> list[str]:
     except ValueError as err:
         raise ValueError(f"algorithm.adv_estimator={estimator!r} is not registered with verl: {err}") from err
     validate_funrl_config(cfg)
-    return [_gpus_line(cfg), *rl_batch_summary(cfg), f"advantage estimator {estimator} ({fn.__module__})"]
+    lines = [_gpus_line(cfg), *rl_batch_summary(cfg), f"advantage estimator {estimator} ({fn.__module__})"]
+    if lora_rank(cfg):
+        model = cfg.actor_rollout_ref.model
+        lines.append(f"LoRA: rank {lora_rank(cfg)}, alpha {model.lora_alpha}, modules {model.target_modules}")
+    return lines
+
+
+VLLM_MAX_LORA_RANK = 512
+"""The largest ``max_lora_rank`` vLLM accepts (verl's fallback list when vLLM is not installed)."""
+
+
+def lora_rank(cfg: DictConfig) -> int:
+    """The actor's LoRA rank as verl reads it (``model.lora.rank``, else ``model.lora_rank``); 0: no LoRA."""
+    model = cfg.actor_rollout_ref.model
+    rank = int((model.get("lora") or {}).get("rank", 0) or 0)
+    return rank if rank > 0 else int(model.get("lora_rank", 0) or 0)
+
+
+def _validate_with_verl(cfg: DictConfig, validate_config, use_reference: bool, use_critic: bool) -> None:
+    """verl's ``validate_config``. With LoRA and vLLM it imports vLLM (for its largest LoRA rank), which a
+    CPU machine lacks: there the LoRA rank is checked here and the rest by verl, so ``--check`` runs
+    anywhere."""
+    rank = lora_rank(cfg)
+    if rank > 0 and cfg.actor_rollout_ref.rollout.name == "vllm" and find_spec("vllm") is None:
+        if rank > VLLM_MAX_LORA_RANK:
+            raise ValueError(
+                f"actor_rollout_ref.model.lora_rank={rank} exceeds vLLM's largest LoRA rank {VLLM_MAX_LORA_RANK}"
+            )
+        cfg = copy.deepcopy(cfg)
+        with open_dict(cfg):
+            cfg.actor_rollout_ref.model.lora_rank = 0
+            cfg.actor_rollout_ref.model.lora = {}
+    validate_config(cfg, use_reference_policy=use_reference, use_critic=use_critic)
 
 
 def rl_batch_summary(cfg: DictConfig) -> list[str]:

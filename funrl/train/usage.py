@@ -34,9 +34,9 @@ FLAGS = [
 ]
 
 EXAMPLES = """\
-  python -m funrl.train --check +recipe=sft_srml data.train_files=/data/sft.parquet
-  python -m funrl.train +recipe=sft_srml data.train_files=/data/sft.parquet
-  python -m funrl.train +recipe=grpo_entropy data.train_files=/data/rl/train.parquet \\
+  python -m funrl.train --check +recipe=sft_srml_small data.train_files=/data/sft.parquet
+  python -m funrl.train +recipe=sft_srml_small data.train_files=/data/sft.parquet
+  python -m funrl.train +recipe=grpo_entropy_small data.train_files=/data/rl/train.parquet \\
       data.val_files=/data/rl/val.parquet actor_rollout_ref.model.path=<SFT checkpoint>/huggingface
   python -m funrl.train +recipe=grpo_entropy hardware=h100_80gb trainer.nnodes=4 data.train_files=... \\
       data.val_files=...

@@ -17,7 +17,7 @@ SFT_DATA = ("data.train_files=/data/sft/train.parquet",)
 def resolved(*overrides: str, data: bool = True):
     """The resolved config of ``python -m funrl.train <overrides>`` (+ data paths for the recipe's stage)."""
     if data and any(o.startswith("+recipe=") for o in overrides):
-        overrides += SFT_DATA if "+recipe=sft_srml" in overrides else RL_DATA
+        overrides += SFT_DATA if any(o.startswith("+recipe=sft_") for o in overrides) else RL_DATA
     cfg = compose_config(overrides)
     OmegaConf.resolve(cfg)
     return cfg
