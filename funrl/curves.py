@@ -1,6 +1,7 @@
-"""Render a run's reward, KL and entropy curves to a PNG from its local log (no network).
+"""Render a run's SFT loss, reward, KL and entropy curves to a PNG from its local logs (no network).
 
     python -m funrl.curves wandb/latest-run -o curves.png
+    python -m funrl.curves sft/metrics.jsonl wandb/latest-run --title "SRML SFT + grpo_entropy"  # several runs
     python -m funrl.curves wandb/offline-run-20260101_120000-abcd1234 -o curves.png
     python -m funrl.curves funrl/grpo_entropy_qwen2.5-coder-7b.jsonl -o curves.png   # verl's `file` logger
     python -m funrl.curves RUN --metric train/L_think --metric train/L_call           # any logged keys
@@ -11,8 +12,8 @@ Sources:
   record log of protobuf ``Record`` messages (``wandb.proto``); the history records are read from it.
 - verl's ``file`` logger (``trainer.logger=[...,file]``): JSON lines ``{"step": s, "data": {key: value}}``.
 
-Default panels (each drawn with the keys it finds, in this order of preference): reward
-``critic/score/mean``; KL ``actor/kl_loss`` (KL to the reference policy) and ``actor/ppo_kl`` (to the
+Default panels (each drawn with the keys it finds; a panel none of whose keys was logged is left out):
+SFT loss ``train/L_think``, ``train/L_call``, ``train/L_total`` (SRML); reward ``critic/score/mean``; KL ``actor/kl_loss`` (KL to the reference policy) and ``actor/ppo_kl`` (to the
 sampling policy); entropy ``actor/entropy`` and ``funrl/cot_entropy_mean`` (CoT tokens only).
 """
 
@@ -28,6 +29,7 @@ from pathlib import Path
 Series = dict[str, list[tuple[int, float]]]
 
 DEFAULT_PANELS: dict[str, tuple[str, ...]] = {
+    "SFT loss": ("train/L_think", "train/L_call", "train/L_total"),
     "reward": ("critic/score/mean",),
     "KL": ("actor/kl_loss", "actor/ppo_kl"),
     "entropy": ("actor/entropy", "funrl/cot_entropy_mean"),
@@ -128,12 +130,16 @@ def read_run(path: str | Path) -> Series:
     return read_wandb(path)
 
 
-def plotted_series(series: Series, panels: dict[str, Sequence[str]]) -> dict[str, Series]:
+def plotted_series(
+    series: Series, panels: dict[str, Sequence[str]], *, skip_missing: bool = False
+) -> dict[str, Series]:
     """What ``plot`` draws: panel name -> {key: finite (step, value) points, sorted}. KeyError naming the
-    panels with no logged key."""
+    panels with no logged key (``skip_missing``: such panels are left out; KeyError only if none is left)."""
     chosen = {name: [k for k in keys if k in series] for name, keys in panels.items()}
     missing = [name for name, keys in chosen.items() if not keys]
-    if missing:
+    if skip_missing and len(missing) < len(chosen):
+        chosen = {name: keys for name, keys in chosen.items() if keys}
+    elif missing:
         wanted = {name: list(panels[name]) for name in missing}
         raise KeyError(f"no logged values for {wanted}; logged keys: {sorted(series)}")
     return {
@@ -142,14 +148,23 @@ def plotted_series(series: Series, panels: dict[str, Sequence[str]]) -> dict[str
     }
 
 
-def plot(series: Series, panels: dict[str, Sequence[str]], out: str | Path, *, title: str = "") -> Path:
-    """Draw one panel per entry of ``panels`` (the keys present in ``series``) and save a PNG."""
+def plot(
+    series: Series,
+    panels: dict[str, Sequence[str]],
+    out: str | Path,
+    *,
+    title: str = "",
+    skip_missing: bool = False,
+) -> Path:
+    """Draw one panel per entry of ``panels`` (the keys present in ``series``; steps on an integer axis)
+    and save a PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
-    chosen = plotted_series(series, panels)
+    chosen = plotted_series(series, panels, skip_missing=skip_missing)
     fig, axes = plt.subplots(1, len(chosen), figsize=(5 * len(chosen), 3.6), squeeze=False)
     for ax, (name, lines) in zip(axes[0], chosen.items()):
         for key, points in lines.items():
@@ -161,6 +176,7 @@ def plot(series: Series, panels: dict[str, Sequence[str]], out: str | Path, *, t
             )
         ax.set_title(name)
         ax.set_xlabel("step")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     if title:
@@ -173,25 +189,33 @@ def plot(series: Series, panels: dict[str, Sequence[str]], out: str | Path, *, t
     return out
 
 
+def read_runs(paths: Sequence[str | Path]) -> Series:
+    """Several runs (e.g. the SFT warm start and the RL run) as one history; a key logged by several runs
+    keeps the points of each."""
+    series: Series = {}
+    for path in paths:
+        for key, points in read_run(path).items():
+            series.setdefault(key, []).extend(points)
+    return series
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m funrl.curves RUN [-o PNG] [--metric KEY ...]``."""
+    """``python -m funrl.curves RUN [RUN ...] [-o PNG] [--metric KEY ...] [--title TEXT]``."""
     parser = argparse.ArgumentParser(prog="python -m funrl.curves", description=__doc__.split("\n")[0])
-    parser.add_argument("run", help="W&B run folder / .wandb file, or a verl file-logger .jsonl")
+    parser.add_argument(
+        "runs", nargs="+", metavar="run", help="W&B run folder / .wandb file, or a verl file-logger .jsonl"
+    )
     parser.add_argument("-o", "--out", default="curves.png", help="PNG to write (default: curves.png)")
     parser.add_argument(
         "--metric", action="append", default=[], help="a logged key to plot in its own panel (repeatable)"
     )
+    parser.add_argument("--title", default=None, help="figure title (default: the run paths)")
     args = parser.parse_args(argv)
-    from funrl.train.extras import require_train_extra
-
-    # matplotlib draws; wandb's protobuf classes read a W&B run (a verl .jsonl log needs only matplotlib)
-    require_train_extra(
-        "funrl.curves", ("matplotlib",) if args.run.endswith(".jsonl") else ("matplotlib", "wandb")
-    )
-    series = read_run(args.run)
+    series = read_runs(args.runs)
     panels = {key: (key,) for key in args.metric} if args.metric else DEFAULT_PANELS
+    title = args.title if args.title is not None else ", ".join(map(str, args.runs))
     try:
-        out = plot(series, panels, args.out, title=str(args.run))
+        out = plot(series, panels, args.out, title=title, skip_missing=not args.metric)
     except KeyError as err:
         parser.exit(2, f"funrl.curves: {err.args[0]}\n")
     print(f"wrote {out} ({', '.join(panels)})")

@@ -124,7 +124,7 @@ def sft_command(
         "trainer.total_epochs=1000",  # a few batches per epoch: the step count decides
         "trainer.save_freq=-1",  # verl always saves after the last step
         "trainer.resume_mode=disable",
-        "trainer.logger=[console]",
+        "trainer.logger=[console,file]",  # file: VERL_FILE_LOGGER_PATH, for the curves
         "optim.lr=3e-3",
         "optim.lr_warmup_steps_ratio=0",
         f"trainer.default_local_dir={out_dir}",
@@ -156,7 +156,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     sft_dir = out / "sft"
     sft = sft_command(base, data / "sft.parquet", sft_dir, steps=args.sft_steps)
-    _stage("sft", sft, out=out, cwd=out, env=_run_env(OMP_NUM_THREADS="1"))
+    sft_metrics = sft_dir / "metrics.jsonl"
+    sft_dir.mkdir(parents=True, exist_ok=True)
+    sft_metrics.unlink(missing_ok=True)  # verl's file logger appends
+    sft_env = _run_env(OMP_NUM_THREADS="1", VERL_FILE_LOGGER_PATH=str(sft_metrics))
+    _stage("sft", sft, out=out, cwd=out, env=sft_env)
     sft_model = latest_hf_checkpoint(sft_dir)
 
     grpo_dir = out / "grpo"
@@ -179,12 +183,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     _stage("grpo", grpo, out=out, cwd=out, env=_run_env(VERL_FILE_LOGGER_PATH=str(metrics)))
 
     curves = out / "curves.png"
-    _stage("curves", [py, "-m", "funrl.curves", str(out / "wandb"), "-o", str(curves)], out=out)
+    title = f"FunRL CPU demo: SRML SFT ({args.sft_steps} steps), then grpo_entropy ({args.grpo_steps} steps)"
+    curves_cmd = [py, "-m", "funrl.curves", str(sft_metrics), str(out / "wandb"), "-o", str(curves)]
+    _stage("curves", [*curves_cmd, "--title", title], out=out)
 
     last = rollouts / f"{args.grpo_steps}.jsonl"  # verl's own dump, scored as it is
     _stage("reward_report", [py, "-m", "funrl.reward", "score", str(last)], out=out)
     print((out / "logs" / "reward_report.log").read_text(), flush=True)
 
+    sft_rows = [json.loads(line) for line in sft_metrics.read_text().splitlines() if line.strip()]
+    for row in (sft_rows[0], sft_rows[-1]) if sft_rows else ():
+        m = row["data"]
+        print(
+            f"[funrl.demo] SFT step {row['step']}: L_think {m.get('train/L_think', float('nan')):.3f}, "
+            f"L_call {m.get('train/L_call', float('nan')):.3f}, L_total {m.get('train/L_total', float('nan')):.3f}",
+            flush=True,
+        )
     rows = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
     for row in rows:
         m = row["data"]
@@ -203,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     wandb_runs = sorted((out / "wandb").glob("offline-run-*"))
     print(f"[funrl.demo] finished in {time.perf_counter() - started:.0f} s", flush=True)
     print(f"[funrl.demo] logs:        {out / 'logs'}  (one per stage)", flush=True)
-    print(f"[funrl.demo] metrics:     {metrics}  (verl's file logger)", flush=True)
+    print(f"[funrl.demo] metrics:     {sft_metrics}, {metrics}  (verl's file logger)", flush=True)
     print(f"[funrl.demo] W&B offline: {wandb_runs[-1] if wandb_runs else out / 'wandb'}", flush=True)
     print(f"[funrl.demo] SFT model:   {sft_model}", flush=True)
     print(f"[funrl.demo] checkpoints: {grpo_dir / 'checkpoints'}", flush=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -271,7 +272,11 @@ def test_wandb_offline(data_dir, tmp_path, monkeypatch):
     assert len(runs) == 1
     from funrl.curves import read_run
 
-    logged = read_run(runs[0])  # the scalars in the run's .wandb file, read back: {key: [(step, value)]}
+    # the scalars in the run's .wandb file, read back ({key: [(step, value)]}); W&B's writer is a separate
+    # process that may still be flushing the history record on a loaded machine
+    deadline = time.monotonic() + 60
+    while "bfcl/parallel" not in (logged := read_run(runs[0])) and time.monotonic() < deadline:
+        time.sleep(0.5)
     accuracy = report["categories"]["parallel"]["accuracy"]
     assert 0 < accuracy < 1  # the responder answers some entries right and some wrong
     assert logged["bfcl/parallel"] == [(0, pytest.approx(accuracy))]
