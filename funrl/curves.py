@@ -211,6 +211,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--title", default=None, help="figure title (default: the run paths)")
     args = parser.parse_args(argv)
+    from funrl.train.extras import require_train_extra
+
+    # matplotlib draws; wandb's protobuf classes read a W&B run (verl's .jsonl logs need only matplotlib)
+    jsonl_only = all(str(run).endswith(".jsonl") for run in args.runs)
+    require_train_extra("funrl.curves", ("matplotlib",) if jsonl_only else ("matplotlib", "wandb"))
     series = read_runs(args.runs)
     panels = {key: (key,) for key in args.metric} if args.metric else DEFAULT_PANELS
     title = args.title if args.title is not None else ", ".join(map(str, args.runs))
