@@ -154,6 +154,7 @@ def test_batch_arithmetic_error_names_the_key():
     )
 
 
+@pytest.mark.slow  # a subprocess; the messages are covered in-process above, exit 2 also by test_entry
 def test_command_line_check_fails_in_one_line_with_status_2(inputs, tmp_path):
     missing = tmp_path / "missing-model"
     proc = cli("--check", *rl_args(inputs, f"actor_rollout_ref.model.path={missing}"), cwd=tmp_path)
