@@ -131,6 +131,33 @@ def sft_command(
     ]
 
 
+def print_step_summary(sft_metrics: Path, grpo_metrics: Path) -> None:
+    """The SFT loss at the first and last step, and per GRPO step the reward and the entropy bonus."""
+    sft_rows = [json.loads(line) for line in sft_metrics.read_text().splitlines() if line.strip()]
+    for row in (sft_rows[0], sft_rows[-1]) if sft_rows else ():
+        m = row["data"]
+        print(
+            f"[funrl.demo] SFT step {row['step']}: L_think {m.get('train/L_think', float('nan')):.3f}, "
+            f"L_call {m.get('train/L_call', float('nan')):.3f}, L_total {m.get('train/L_total', float('nan')):.3f}",
+            flush=True,
+        )
+    rows = [json.loads(line) for line in grpo_metrics.read_text().splitlines() if line.strip()]
+    for row in rows:
+        m = row["data"]
+        print(
+            f"[funrl.demo] GRPO step {row['step']}: reward {m.get('critic/score/mean', float('nan')):.3f}, "
+            f"entropy {m.get('actor/entropy', float('nan')):.3f}, "
+            f"CoT entropy {m.get('funrl/cot_entropy_mean', float('nan')):.3f}, "
+            f"CoT tokens {m.get('funrl/cot_tokens_mean', float('nan')):.1f}, "
+            f"entropy bonus {m.get('funrl/entropy_bonus_mean', float('nan')):.4f}, "
+            f"adv_changed_token_frac {m.get('funrl/adv_changed_token_frac', float('nan')):.3f}, "
+            f"all_equal_group_frac {m.get('funrl/all_equal_group_frac', float('nan')):.2f}, "
+            f"rollout_corr/kl {m.get('rollout_corr/kl', float('nan')):.2e}, "
+            f"step {m.get('timing_s/step', float('nan')):.1f} s",
+            flush=True,
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m funrl.demo", description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -191,29 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _stage("reward_report", [py, "-m", "funrl.reward", "score", str(last)], out=out)
     print((out / "logs" / "reward_report.log").read_text(), flush=True)
 
-    sft_rows = [json.loads(line) for line in sft_metrics.read_text().splitlines() if line.strip()]
-    for row in (sft_rows[0], sft_rows[-1]) if sft_rows else ():
-        m = row["data"]
-        print(
-            f"[funrl.demo] SFT step {row['step']}: L_think {m.get('train/L_think', float('nan')):.3f}, "
-            f"L_call {m.get('train/L_call', float('nan')):.3f}, L_total {m.get('train/L_total', float('nan')):.3f}",
-            flush=True,
-        )
-    rows = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
-    for row in rows:
-        m = row["data"]
-        print(
-            f"[funrl.demo] GRPO step {row['step']}: reward {m.get('critic/score/mean', float('nan')):.3f}, "
-            f"entropy {m.get('actor/entropy', float('nan')):.3f}, "
-            f"CoT entropy {m.get('funrl/cot_entropy_mean', float('nan')):.3f}, "
-            f"CoT tokens {m.get('funrl/cot_tokens_mean', float('nan')):.1f}, "
-            f"entropy bonus {m.get('funrl/entropy_bonus_mean', float('nan')):.4f}, "
-            f"adv_changed_token_frac {m.get('funrl/adv_changed_token_frac', float('nan')):.3f}, "
-            f"all_equal_group_frac {m.get('funrl/all_equal_group_frac', float('nan')):.2f}, "
-            f"rollout_corr/kl {m.get('rollout_corr/kl', float('nan')):.2e}, "
-            f"step {m.get('timing_s/step', float('nan')):.1f} s",
-            flush=True,
-        )
+    print_step_summary(sft_metrics, metrics)
     wandb_runs = sorted((out / "wandb").glob("offline-run-*"))
     print(f"[funrl.demo] finished in {time.perf_counter() - started:.0f} s", flush=True)
     print(f"[funrl.demo] logs:        {out / 'logs'}  (one per stage)", flush=True)

@@ -41,9 +41,9 @@ from .ground_truth import (
     GroundTruth,
     GroundTruthError,
     ground_truth_json,
-    possible_answer_from_calls,
 )
 from .pycall import MAX_NESTING
+from .reference import possible_answer_from_calls
 
 __all__ = [
     "CATEGORIES",
