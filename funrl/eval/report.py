@@ -89,6 +89,11 @@ def markdown_report(report: dict) -> str:
             f"Prompt format `{report.get('prompt_fmt')}`, scored as `{report.get('score_fmt')}`"
             f" (require_think={report.get('require_think')}), temperature {report.get('temperature')}.\n"
         )
+    if report.get("limit"):
+        lines.append(
+            f"**Partial run (`--limit {report['limit']}`): the first {report['limit']} entries of each category "
+            "only; not comparable with BFCL's figures.**\n"
+        )
     lines += ["| category | n | correct | accuracy (%) |", "|---|---:|---:|---:|"]
     for c, s in report["categories"].items():
         lines.append(f"| {c} | {s['n']} | {s['correct']} | {_pct(s['accuracy'])} |")

@@ -28,7 +28,7 @@ from funrl.data_prep.config import EndpointConfig
 from funrl.data_prep.journal import Journal
 from funrl.data_prep.render import render_answer, system_prompt
 
-from funrl.eval import EvalConfig, load_bfcl, run_bfcl
+from funrl.eval import EvalConfig, build_report, load_bfcl, markdown_report, run_bfcl
 from funrl.eval.__main__ import main
 from funrl.eval.bfcl import score_reply
 from funrl.toy.scripted_server import OpenAIServer
@@ -323,3 +323,13 @@ def test_every_real_bfcl_entry_reads_and_its_gold_scores_as_bfcl_says(tmp_path):
             failed.add(entry_id)
     assert disagree == []
     assert failed | unread == GOLD_FAILS_OFFICIALLY
+
+
+def test_report_says_when_it_was_a_limit_run():
+    rows = [
+        {"category": "simple_python", "valid": v, "error_type": None if v else "x"} for v in (True, False)
+    ]
+    partial = markdown_report(build_report(rows, ("simple_python",), meta={"limit": 2}))
+    assert "Partial run (`--limit 2`)" in partial and "not comparable" in partial
+    full = markdown_report(build_report(rows, ("simple_python",), meta={"limit": None}))
+    assert "Partial run" not in full and "| simple_python | 2 | 1 | 50.0" in full
