@@ -76,10 +76,12 @@ class JudgeConfig:
     structured_output: bool = True  # send a JSON schema as response_format (vLLM guided decoding)
     # What a failed check does: "regenerate" (up to max_rounds) or "discard". "is_call" is special:
     # a non-call answer is kept as is when the sample has no reference calls, else regenerated.
+    # FunReason's FCDR discards a sample whose reasoning does not lead to its answer (cot_answer: discard);
+    # "regenerate" there is a deviation from the paper (documented in docs/data_prep.md).
     on_fail: dict[str, str] = field(
         default_factory=lambda: {
             "query_tool_fit": "discard",
-            "cot_answer": "regenerate",
+            "cot_answer": "discard",
             "call_params": "regenerate",
             "format": "regenerate",
         }

@@ -5,7 +5,8 @@ For each candidate answer, the checks run in FunReason's order, stopping at the 
     is_call         is the answer a call?  No: kept as is when the sample expects no call (e.g. BFCL
                     irrelevance), else regenerated.
     query_tool_fit  can the query be solved with the tools?  Asked once per sample; No: discarded.
-    cot_answer      does the CoT lead to the answer?
+    cot_answer      does the CoT lead to the answer?  No: discarded (FunReason's FCDR; "regenerate" is an
+                    option, a deviation from the paper).
     call_params     are the names, parameters and values right?
     format          is the call well formed?
 

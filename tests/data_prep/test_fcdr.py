@@ -1,0 +1,81 @@
+"""FCDR step 3 (FunReason): a candidate whose reasoning does not lead to its answer is discarded by default;
+``judge.on_fail.cot_answer=regenerate`` is the documented deviation."""
+
+from __future__ import annotations
+
+import re
+
+from funrl.data_prep.config import load_config
+from funrl.data_prep.demo import demo_inputs
+from funrl.data_prep.pipeline import run_all
+from funrl.data_prep.readers import read_input
+from funrl.data_prep.records import Sample, read_jsonl
+from funrl.data_prep.scripted_endpoints import ScriptedTeacherJudge
+
+from funrl.toy.scripted_server import OpenAIServer
+
+PRIME_QUERY = "Is 7919 a prime number?"  # demo_xlam:4
+
+
+def demo_samples() -> list[Sample]:
+    return [s for inp in demo_inputs() for s in read_input(inp) if isinstance(s, Sample)]
+
+
+def make_cfg(base_url: str, work_dir, *extra: str):
+    cfg = load_config(
+        None,
+        [
+            f"work_dir={work_dir}",
+            "progress=false",
+            f"generate.endpoint.base_url={base_url}",
+            "generate.endpoint.model=loopback",
+            "generate.endpoint.concurrency=4",
+            "generate.endpoint.backoff_initial_s=0.01",
+            *extra,
+        ],
+    )
+    cfg.inputs = demo_inputs()
+    return cfg
+
+
+def _cot_off_first_time(model: ScriptedTeacherJudge):
+    """The first answer to PRIME_QUERY has the right calls but a CoT that never reaches them."""
+
+    def responder(body: dict) -> str:
+        reply = model(body)
+        messages = body["messages"]
+        if len(messages) == 2 and messages[1]["content"] == PRIME_QUERY and reply.startswith("<think>"):
+            return re.sub(
+                r"^<think>.*?</think>", "<think>Numbers are interesting.</think>", reply, flags=re.S
+            )
+        return reply
+
+    return responder
+
+
+def _run(tmp_path, *extra: str) -> tuple[dict, int]:
+    with OpenAIServer(_cot_off_first_time(ScriptedTeacherJudge(demo_samples()))) as server:
+        report = run_all(make_cfg(server.base_url, tmp_path, *extra))
+        cot_asks = sum("Check: cot_answer" in r.body["messages"][-1]["content"] for r in server.log)
+    return report, cot_asks
+
+
+def test_cot_answer_failure_discards_by_default(tmp_path):
+    assert load_config(None, []).judge.on_fail["cot_answer"] == "discard"
+    report, cot_asks = _run(tmp_path)
+    judge = report["judge"]
+    assert judge["drop_reasons"] == {"judge:cot_answer": 1}
+    assert judge["accepted_at_round"] == {"1": 12}  # 13 call samples, one discarded
+    assert judge["requests"]["generator"]["sent"] == 0  # nothing regenerated
+    assert cot_asks == 13  # once per call sample
+    drops = list(read_jsonl(tmp_path / "judge.drops.jsonl"))
+    assert [(d["sample_id"], d["reason"]) for d in drops] == [("demo_xlam:4", "judge:cot_answer")]
+
+
+def test_cot_answer_regenerate_is_an_option(tmp_path):
+    report, cot_asks = _run(tmp_path, "judge.on_fail.cot_answer=regenerate")
+    judge = report["judge"]
+    assert judge["drop_reasons"] == {}
+    assert judge["accepted_at_round"] == {"1": 12, "2": 1}
+    assert judge["requests"]["generator"]["sent"] == 1
+    assert cot_asks == 14
