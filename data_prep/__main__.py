@@ -2,7 +2,8 @@
 
 Stages: read, generate (stage 0), judge (stage 1), validate (stage 2), export, all (every one in order);
 ``demo --out DIR`` runs all of them on the bundled sample against a scripted loopback judge;
-``convert --input FILE [--reader xlam|bfcl|chat] [--possible-answers FILE] --out DIR [--val-fraction F]``
+``convert --input FILE [--reader xlam|bfcl|chat] [--possible-answers FILE] --out DIR [--val-fraction F]
+[--tokenizer DIR]``
 turns rows with reference calls into rl.parquet / sft.parquet with no teacher or judge (validated with
 funrl.reward).
 Exit status: 0 done, 2 bad configuration or input, 3 an endpoint failed after its retries (rerun the
@@ -36,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input", help="convert: the input file")
     parser.add_argument("--reader", default="xlam", choices=INPUT_FORMATS, help="convert: the input format")
     parser.add_argument("--possible-answers", help="convert --reader bfcl: the possible-answer JSONL")
+    parser.add_argument(
+        "--tokenizer", help="convert: the target tokenizer dir (SFT rows over output.max_length are dropped)"
+    )
     parser.add_argument("--val-fraction", type=float, default=0.0, help="convert: share of samples for val")
     parser.add_argument("overrides", nargs="*", help="dotted overrides, e.g. judge.max_rounds=2")
     args = parser.parse_intermixed_args(argv)
@@ -55,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error(f"--val-fraction must be within [0, 1), got {args.val_fraction}")
             inp = InputConfig(path=args.input, format=args.reader, possible_answers=args.possible_answers)
             cfg.inputs = [inp]
+            if args.tokenizer:
+                cfg.output.tokenizer = args.tokenizer
             cfg.check()
             print(format_report(run_convert(cfg.inputs, args.out, cfg, args.val_fraction)))
             return 0

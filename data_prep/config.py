@@ -100,7 +100,12 @@ class ValidateConfig:
 @dataclass
 class OutputConfig:
     format: str = "think_answer"  # how the assistant turn renders the calls (SFT and RL's reward fmt)
-    tokenizer: str | None = None  # a local tokenizer directory for the length report; None: whitespace
+    # The target model's tokenizer (a local directory): token counts for the length report and the SFT
+    # length filter. None: the report counts whitespace words and no SFT row is dropped for its length.
+    tokenizer: str | None = None
+    # The SFT recipe's data.max_length: an SFT conversation longer than this (chat template applied, as
+    # verl's MultiTurnSFTDataset counts it) is dropped and listed in overlong.jsonl. None: no limit.
+    max_length: int | None = 4096
     data_source_prefix: str = "funrl"
 
 
@@ -147,6 +152,8 @@ class Config:
                 raise ConfigError(f"judge.on_fail.{name} must be 'regenerate' or 'discard', got {action!r}")
         if not 0.0 <= self.guard.max_drop_rate <= 1.0:
             raise ConfigError(f"guard.max_drop_rate must be within [0, 1], got {self.guard.max_drop_rate}")
+        if self.output.max_length is not None and self.output.max_length < 1:
+            raise ConfigError(f"output.max_length must be >= 1 or null, got {self.output.max_length}")
         if self.judge.max_rounds < 1:
             raise ConfigError("judge.max_rounds must be >= 1")
         if self.generate.samples_per_query < 1:

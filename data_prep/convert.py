@@ -14,11 +14,14 @@ such category. Every row read is thus in exactly one of the outputs:
     DIR/rl.parquet      verl's RLHFDataset schema (as ``export`` writes it)      rl_val.parquet with F > 0
     DIR/sft.parquet     messages = [system, user, assistant: the reference answer]  sft_val.parquet with F > 0
     DIR/quarantine.jsonl  {"source", "row", "reason", "detail"}
+    DIR/overlong.jsonl    {"sample_id", "index", "tokens", "max_length"}: SFT rows dropped for their length
     DIR/report.json
 
 The SFT answer is ``<think>CoT</think>`` + calls when the row has a CoT, else the calls alone in the
 output format. ``--val-fraction F`` puts round(F x n) samples, chosen by a hash of the sample id (the same
-ones on every run), in the val files. The run fails (exit 4) like any other when the guard trips.
+ones on every run), in the val files. With ``--tokenizer DIR`` (``output.tokenizer``), an SFT conversation
+longer than ``output.max_length`` tokens (default 4096, the SFT recipe's ``data.max_length``) is left out of
+the SFT files and listed in overlong.jsonl; its RL row stays (the RL prompt has its own limit). The run fails (exit 4) like any other when the guard trips.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from .readers import quarantine_entry
 from .records import Sample, write_json, write_jsonl
 from .render import RenderError, render_answer, render_calls
 from .schemas import schema_violation
+from .tokens import split_overlong
 from .validate import Validated, reference_answer
 
 
@@ -118,10 +122,12 @@ def run_convert(
     counts = _write_split(
         out, "rl", rl_rows(samples, validated, cfg), RL_SCHEMA, val, lambda r: r["extra_info"]["sample_id"]
     )
-    counts.update(
-        _write_split(out, "sft", sft_rows(samples, validated, cfg), SFT_SCHEMA, val, lambda r: r["sample_id"])
+    sft, overlong, length_check = split_overlong(
+        sft_rows(samples, validated, cfg), cfg.output.tokenizer, cfg.output.max_length
     )
+    counts.update(_write_split(out, "sft", sft, SFT_SCHEMA, val, lambda r: r["sample_id"]))
     write_jsonl(out / "quarantine.jsonl", quarantine)
+    write_jsonl(out / "overlong.jsonl", overlong)
     rows_in = len(validated) + len(quarantine)
     report = {
         "convert": {
@@ -129,6 +135,8 @@ def run_convert(
             **counts,
             "quarantined": len(quarantine),
             "quarantine_reasons": dict(sorted(Counter(q["reason"] for q in quarantine).items())),
+            "sft_overlong": len(overlong),
+            "length_check": length_check,
             "seconds": round(time.perf_counter() - start, 2),
         }
     }

@@ -45,6 +45,7 @@ from .records import (
     write_lines,
 )
 from .report import drop_counts, format_report, lengths
+from .tokens import split_overlong
 from .validate import Validated, validate_many
 
 STAGES = ("read", "generate", "judge", "validate", "export")
@@ -267,11 +268,20 @@ def run_validate(cfg: Config) -> dict:
 def run_export(cfg: Config) -> dict:
     samples = _samples(cfg)
     validated = list(read_jsonl(_need(cfg, "validated.jsonl", "validate"), Validated))
-    sft = sft_rows(samples, validated, cfg)
+    sft, overlong, length_check = split_overlong(
+        sft_rows(samples, validated, cfg), cfg.output.tokenizer, cfg.output.max_length
+    )
     rl = rl_rows(samples, validated, cfg)
     write_parquet(_path(cfg, "sft.parquet"), sft, SFT_SCHEMA)
     write_parquet(_path(cfg, "rl.parquet"), rl, RL_SCHEMA)
-    _write_stats(cfg, "export", {"sft_rows": len(sft), "rl_rows": len(rl)})
+    write_jsonl(_path(cfg, "overlong.jsonl"), overlong)
+    stats = {
+        "sft_rows": len(sft),
+        "rl_rows": len(rl),
+        "sft_overlong": len(overlong),
+        "length_check": length_check,
+    }
+    _write_stats(cfg, "export", stats)
     report = {}
     for stage in STAGES:
         stats_path = _path(cfg, f"{stage}.stats.json")

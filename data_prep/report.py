@@ -14,14 +14,13 @@ from collections.abc import Callable, Iterable
 from funrl.reward import leading_think as split_think
 
 from .records import Drop
+from .tokens import load_tokenizer
 
 
 def length_counter(tokenizer_dir: str | None) -> tuple[str, Callable[[str], int]]:
     if tokenizer_dir is None:
         return "whitespace words (no output.tokenizer given)", lambda text: len(text.split())
-    from transformers import AutoTokenizer  # lazy: the light install does not need transformers
-
-    tok = AutoTokenizer.from_pretrained(tokenizer_dir)
+    tok = load_tokenizer(tokenizer_dir)  # transformers is imported only here
     return f"tokenizer {tokenizer_dir}", lambda text: len(tok(text, add_special_tokens=False)["input_ids"])
 
 

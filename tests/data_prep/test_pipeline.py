@@ -82,7 +82,12 @@ def test_demo_outcome_matches_the_hand_count(demo_run):
     assert judge["requests"]["generator"]["sent"] == 3 + 2  # regenerations
     # Stage 2 catches the reference with limit="ten" for an integer, which the lenient judge let through.
     assert _reasons(out, "validate") == {("demo_xlam:6", "schema_error:type")}
-    assert report["export"] == {"sft_rows": 13, "rl_rows": 11}
+    assert report["export"] == {
+        "sft_rows": 13,
+        "rl_rows": 11,
+        "sft_overlong": 0,
+        "length_check": "off (no output.tokenizer: token counts need the target tokenizer)",
+    }
     assert report["lengths"]["cot"]["n"] == 11 and report["lengths"]["call"]["n"] == 11
     assert set(WRONG_FIRST) | set(STUBBORN) <= {s.id for s in _demo_samples()}
 
@@ -309,7 +314,7 @@ def test_demo_command_line(tmp_path):
     report = json.loads((tmp_path / "report.json").read_text())
     # One round only: the three answers that needed a second try are discarded too.
     assert report["judge"]["drop_reasons"] == {"judge:call_params:rounds_exhausted": 4}
-    assert report["export"] == {"sft_rows": 10, "rl_rows": 8}
+    assert (report["export"]["sft_rows"], report["export"]["rl_rows"]) == (10, 8)
 
 
 def test_stage_2_in_worker_processes_gives_the_same_result(demo_run):
