@@ -1,6 +1,7 @@
 """``python -m funrl.data_prep <stage> [--config FILE] [key.sub=value ...]``
 
-Stages: read, generate (stage 0), judge (stage 1), validate (stage 2), export, all (every one in order);
+Stages: read, generate (stage 0), judge (stage 1), validate (stage 2), final_judge (the final LLM evaluation,
+with final_judge.enabled=true), export, all (every one in order);
 ``demo --out DIR`` runs all of them on the bundled sample against a scripted loopback judge;
 ``convert --input FILE [--reader xlam|bfcl|chat] [--possible-answers FILE] --out DIR [--val-fraction F]
 [--tokenizer DIR]``

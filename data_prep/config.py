@@ -110,6 +110,17 @@ class OutputConfig:
 
 
 @dataclass
+class FinalJudgeConfig:
+    """FunRL's final LLM evaluation, after AST validation (optional): one verdict per validated answer;
+    a fail drops it."""
+
+    enabled: bool = False
+    endpoint: EndpointConfig | None = None  # None: judge.endpoint, else the generator's
+    parse_retries: int = 1  # extra asks when a verdict cannot be parsed
+    structured_output: bool = True  # send the verdict JSON schema as response_format
+
+
+@dataclass
 class GuardConfig:
     """When a finished run counts as failed (exit 4): its output is empty, or one cause (unparsable judge
     replies, endpoint errors, schema failures, malformed input rows) dropped more than this fraction."""
@@ -126,12 +137,17 @@ class Config:
     judge: JudgeConfig = field(default_factory=JudgeConfig)
     validate: ValidateConfig = field(default_factory=ValidateConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    final_judge: FinalJudgeConfig = field(default_factory=FinalJudgeConfig)
     guard: GuardConfig = field(default_factory=GuardConfig)
     progress: bool = True
 
     @property
     def judge_endpoint(self) -> EndpointConfig:
         return self.judge.endpoint or self.generate.endpoint
+
+    @property
+    def final_judge_endpoint(self) -> EndpointConfig:
+        return self.final_judge.endpoint or self.judge_endpoint
 
     def check(self) -> None:
         """Cross-field validation; raises ConfigError naming the key."""
@@ -165,6 +181,7 @@ class Config:
         for key, ep in (
             ("generate.endpoint", self.generate.endpoint),
             ("judge.endpoint", self.judge.endpoint),
+            ("final_judge.endpoint", self.final_judge.endpoint),
         ):
             if ep is not None and ep.concurrency < 1:
                 raise ConfigError(f"{key}.concurrency must be >= 1")

@@ -5,6 +5,7 @@
       generated.jsonl  generate.drops.jsonl           stage 0   (generate)
       judged.jsonl     judge.drops.jsonl              stage 1   (judge)
       validated.jsonl  validate.drops.jsonl           stage 2   (validate)
+      final.jsonl  final_judge.drops.jsonl            final LLM evaluation (final_judge; optional)
       sft.parquet  rl.parquet  report.json            export
       journal.sqlite                                  every endpoint reply, as it arrives
       <stage>.stats.json                              each stage's counts, gathered by the report
@@ -27,6 +28,7 @@ from tqdm import tqdm
 from .client import ChatClient
 from .config import Config, ConfigError, InputConfig
 from .export import RL_SCHEMA, SFT_SCHEMA, rl_rows, sft_rows, write_parquet
+from .final_judge import final_verdict
 from .generate import generate_for_sample
 from .guard import RETRIABLE, check_run, failed_causes
 from .journal import Entry, Journal
@@ -48,7 +50,7 @@ from .report import drop_counts, format_report, lengths
 from .tokens import split_overlong
 from .validate import Validated, validate_many
 
-STAGES = ("read", "generate", "judge", "validate", "export")
+STAGES = ("read", "generate", "judge", "validate", "final_judge", "export")
 
 
 class StageInputMissing(FileNotFoundError):
@@ -265,9 +267,51 @@ def run_validate(cfg: Config) -> dict:
     return _write_stats(cfg, "validate", stats)
 
 
-def run_export(cfg: Config) -> dict:
+def run_final_judge(cfg: Config) -> dict:
+    """FunRL's final LLM evaluation over stage 2's answers (``final_judge.enabled``)."""
+    if not cfg.final_judge.enabled:
+        raise ConfigError("final_judge.enabled is false: set final_judge.enabled=true to run this stage")
     samples = _samples(cfg)
     validated = list(read_jsonl(_need(cfg, "validated.jsonl", "validate"), Validated))
+
+    async def body() -> dict:
+        journal = Journal(_path(cfg, "journal.sqlite"))
+        client = ChatClient(cfg.final_judge_endpoint, journal, role="final_judge")
+        try:
+
+            async def fn(v: object) -> object:
+                return await final_verdict(samples[v.sample_id], v, client, cfg)  # type: ignore[attr-defined]
+
+            workers = 2 * cfg.final_judge_endpoint.concurrency
+            out = await _pool(validated, fn, workers, "final judge", cfg, [client])
+            stats = _client_stats({"final_judge": client})
+        finally:
+            await client.aclose()
+            journal.close()
+        passed = [o for o in out if isinstance(o, Validated)]
+        drops = [o for o in out if isinstance(o, Drop)]
+        write_jsonl(_path(cfg, "final.jsonl"), passed)
+        write_jsonl(_path(cfg, "final_judge.drops.jsonl"), drops)
+        return {
+            "passed": len(passed),
+            "dropped": len(drops),
+            "drop_reasons": drop_counts(drops),
+            "requests": stats,
+        }
+
+    return _write_stats(cfg, "final_judge", asyncio.run(body()))
+
+
+def _stages(cfg: Config) -> tuple[str, ...]:
+    return tuple(s for s in STAGES if s != "final_judge" or cfg.final_judge.enabled)
+
+
+def run_export(cfg: Config) -> dict:
+    samples = _samples(cfg)
+    if cfg.final_judge.enabled:
+        validated = list(read_jsonl(_need(cfg, "final.jsonl", "final_judge"), Validated))
+    else:
+        validated = list(read_jsonl(_need(cfg, "validated.jsonl", "validate"), Validated))
     sft, overlong, length_check = split_overlong(
         sft_rows(samples, validated, cfg), cfg.output.tokenizer, cfg.output.max_length
     )
@@ -283,7 +327,7 @@ def run_export(cfg: Config) -> dict:
     }
     _write_stats(cfg, "export", stats)
     report = {}
-    for stage in STAGES:
+    for stage in _stages(cfg):
         stats_path = _path(cfg, f"{stage}.stats.json")
         if stats_path.is_file():
             report[stage] = json.loads(stats_path.read_text())
@@ -305,7 +349,7 @@ def _guard(cfg: Config, report: dict, outputs: dict[str, int]) -> None:
     groups = [
         (_drops(cfg, "quarantine.jsonl"), read.get("samples", 0) + read.get("quarantined", 0), "rows read"),
         (
-            [d for stage in ("generate", "judge", "validate") for d in _drops(cfg, f"{stage}.drops.jsonl")],
+            [d for stage in _stages(cfg) for d in _drops(cfg, f"{stage}.drops.jsonl")],
             report.get("generate", {}).get("candidates", 0),
             "candidates",
         ),
@@ -350,6 +394,7 @@ RUNNERS: dict[str, Callable[[Config], dict]] = {
     "generate": run_generate,
     "judge": run_judge,
     "validate": run_validate,
+    "final_judge": run_final_judge,
     "export": run_export,
 }
 
@@ -357,7 +402,7 @@ RUNNERS: dict[str, Callable[[Config], dict]] = {
 def run_all(cfg: Config, *, echo: Callable[[str], None] | None = None) -> dict:
     """Every stage in order; returns the report (also in work_dir/report.json)."""
     report: dict = {}
-    for stage in STAGES:
+    for stage in _stages(cfg):
         report = RUNNERS[stage](cfg)
     if echo is not None:
         echo(format_report(report))

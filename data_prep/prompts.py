@@ -148,3 +148,26 @@ def judge_messages(sample: Sample, check: str, fmt: str, cot: str | None, answer
     question = CHECK_QUESTIONS[check].format(fmt_help=FORMAT_INSTRUCTIONS[fmt])
     parts.append(f"QUESTION:\n{question}")
     return [{"role": "system", "content": JUDGE_SYSTEM}, {"role": "user", "content": "\n\n".join(parts)}]
+
+
+FINAL_QUESTION = (
+    "This sample already passed a step-by-step review and an automatic check of its calls. Judge it as a "
+    "whole, as a training example: does the REASONING analyse the QUERY and the TOOLS correctly, and does "
+    "the ANSWER serve the QUERY fully and correctly (the right functions, every value taken from the query, "
+    'nothing invented, nothing missing)? "pass" if it is a correct and useful training example.'
+)
+
+
+def final_judge_messages(sample: Sample, cot: str | None, answer: str | None) -> list[dict]:
+    """FunRL's final LLM evaluation of one validated answer (``Check: final``)."""
+    parts = [
+        "Check: final",
+        f"TOOLS:\n{json.dumps(sample.tools, ensure_ascii=False)}",
+        f"QUERY:\n{sample.query}",
+    ]
+    if sample.reference_calls:
+        parts.append(f"REFERENCE ANSWER:\n{json_calls(sample.reference_calls)}")
+    parts.append(f"REASONING:\n{cot if cot is not None else '(none)'}")
+    parts.append(f"ANSWER:\n{answer if answer is not None else '(none)'}")
+    parts.append(f"QUESTION:\n{FINAL_QUESTION}")
+    return [{"role": "system", "content": JUDGE_SYSTEM}, {"role": "user", "content": "\n\n".join(parts)}]

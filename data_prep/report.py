@@ -48,7 +48,7 @@ def drop_counts(drops: Iterable[Drop]) -> dict[str, int]:
 def format_report(report: dict) -> str:
     """Human-readable text of the report dict (also printed at the end of a run)."""
     lines = []
-    for stage in ("read", "generate", "judge", "validate", "export", "convert"):
+    for stage in ("read", "generate", "judge", "validate", "final_judge", "export", "convert"):
         if stage not in report:
             continue
         info = report[stage]

@@ -10,6 +10,8 @@ It plays both roles by reading the prompts that :mod:`funrl.data_prep.prompts` w
 - judging ("Check: <name>"): an oracle that knows the references; it decides each check with
   ``funrl.reward`` and answers the strict verdict JSON. ``garbage_verdicts`` lists sample ids whose
   judge replies are not JSON (to exercise the "unparsable" path).
+- the final evaluation ("Check: final", after AST validation): passes, except for the sample ids in
+  ``final_reject`` (fail) and ``final_garbage`` (a reply that is not JSON).
 """
 
 from __future__ import annotations
@@ -64,11 +66,15 @@ class ScriptedTeacherJudge:
         wrong_first: Iterable[str] = (),
         stubborn: Iterable[str] = (),
         garbage_verdicts: Iterable[str] = (),
+        final_reject: Iterable[str] = (),
+        final_garbage: Iterable[str] = (),
     ) -> None:
         self.by_query = {s.query: s for s in samples}
         self.wrong_first = set(wrong_first)
         self.stubborn = set(stubborn)
         self.garbage = set(garbage_verdicts)
+        self.final_reject = set(final_reject)
+        self.final_garbage = set(final_garbage)
 
     def __call__(self, body: dict) -> str:
         messages = body["messages"]
@@ -103,7 +109,7 @@ class ScriptedTeacherJudge:
         check_name = _CHECK_RE.search(prompt).group(1)
         sections = {m.group(1): m.group(2).strip() for m in _SECTION_RE.finditer(prompt)}
         sample = self.by_query[sections["QUERY"]]
-        if sample.id in self.garbage:
+        if sample.id in self.garbage or (check_name == "final" and sample.id in self.final_garbage):
             return "I think this one is fine."
         passed, reason = getattr(self, f"_check_{check_name}")(sample, sections)
         return json.dumps({"verdict": "pass" if passed else "fail", "reason": reason})
@@ -138,6 +144,11 @@ class ScriptedTeacherJudge:
             calls, functions=sample.tools, possible_answer=sample.possible_answer, category=sample.category
         )
         return result.valid, "matches the query" if result.valid else "; ".join(result.errors)[:200]
+
+    def _check_final(self, sample: Sample, sections: dict) -> tuple[bool, str]:
+        if sample.id in self.final_reject:
+            return False, "the reasoning does not justify the chosen values"
+        return True, "a correct and useful example"
 
     def _check_format(self, sample: Sample, sections: dict) -> tuple[bool, str]:
         ok = self._calls(sections) is not None
