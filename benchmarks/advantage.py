@@ -2,8 +2,11 @@
 
     .venv/bin/python benchmarks/advantage.py [--responses 4096] [--tokens 4096] [--group 8] [--repeats 5]
 
-Prints the median wall time of each estimator (CPU, float32) and the ratio to verl's ``grpo`` estimator
-(``compute_grpo_outcome_advantage``, what ``algorithm.adv_estimator=grpo`` runs). Target: <= 1.5x.
+Prints the median wall time of each estimator (CPU, float32), side by side in one process on the same
+batch, and its ratio to both of verl's GRPO estimators: ``grpo`` (``compute_grpo_outcome_advantage``, a
+loop over groups, what ``algorithm.adv_estimator=grpo`` runs) and ``grpo_vectorized`` (verl's fastest).
+Target: both FunRL forms <= 1.2x ``grpo_vectorized``. Runs are interleaved; on a shared machine compare
+the ratios of one run, and use ``--threads 1`` to keep other processes from stalling torch's threads.
 """
 
 from __future__ import annotations
@@ -81,9 +84,10 @@ def main() -> None:
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, median of {args.repeats}"
     )
     medians = median_seconds(runs, args.repeats)
-    base = medians["verl grpo"]
+    loop, vectorised = medians["verl grpo"], medians["verl grpo_vectorized"]
+    print(f"{'estimator':22s} {'median':>12s}   {'/ verl grpo':>11s}   {'/ verl grpo_vectorized':>22s}")
     for name, seconds in medians.items():
-        print(f"{name:22s} {seconds * 1e3:9.1f} ms   {seconds / base:5.2f}x verl grpo")
+        print(f"{name:22s} {seconds * 1e3:9.1f} ms   {seconds / loop:10.2f}x   {seconds / vectorised:21.2f}x")
 
 
 if __name__ == "__main__":
