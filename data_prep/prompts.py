@@ -7,8 +7,9 @@ Every judge prompt asks for one JSON object and nothing else:
 :func:`parse_verdict` accepts exactly that (optionally after a leading ``<think>`` block, as reasoning
 models such as QwQ write one, or inside one ```json fence); anything else raises :class:`VerdictError`.
 
-Each prompt carries a ``Check: <name>`` / ``Task: generate`` line so that a scripted test server can
-tell the requests apart; a real model reads them as part of the instructions.
+Each judge prompt carries a ``Check: <name>`` line so that a scripted test server can tell the requests
+apart (a real model reads it as part of the instructions); a generation request is the training prompt
+itself, with no marker.
 """
 
 from __future__ import annotations
@@ -103,17 +104,15 @@ def parse_verdict(text: str) -> tuple[bool, str]:
 
 
 def generation_messages(sample: Sample, fmt: str, *, show_reference: bool) -> list[dict]:
-    """Stage 0: the training prompt itself (so self-refinement samples the model as it is trained)."""
-    system = system_prompt(sample.tools, fmt)
-    if show_reference and sample.reference_calls:
-        system += (
+    """Stage 0: the training prompt itself, ``prompt_messages`` (so self-refinement samples the model as it
+    is trained); ``show_reference`` appends the reference calls to the system prompt (distillation)."""
+    messages = prompt_messages(sample, fmt)
+    if show_reference and sample.reference_calls:  # distillation: no longer the training prompt
+        messages[0]["content"] += (
             "\n\nA correct final answer is known; reason your way to it: "
             f"{json_calls(sample.reference_calls)}"
         )
-    return [
-        {"role": "system", "content": system + "\n\nTask: generate"},
-        {"role": "user", "content": sample.query},
-    ]
+    return messages
 
 
 def regeneration_messages(

@@ -2,7 +2,7 @@
 
 It plays both roles by reading the prompts that :mod:`funrl.data_prep.prompts` writes:
 
-- generation ("Task: generate"): looks the query up among the known samples and answers with a short
+- generation (any request whose system prompt is not the judge's): looks the query up among the known samples and answers with a short
   CoT and the sample's reference calls in the format the system prompt asks for. Samples named in
   ``wrong_first`` get a wrong value on their first answer (fixed when regenerated); ``stubborn`` ones
   are wrong every time (discarded after the last round). A query with no reference calls gets a
@@ -22,6 +22,7 @@ from collections.abc import Iterable
 
 from funrl.reward import FormatError, check, parse
 
+from .prompts import JUDGE_SYSTEM
 from .records import Sample
 from .render import FORMAT_INSTRUCTIONS, render_calls
 
@@ -79,7 +80,7 @@ class ScriptedTeacherJudge:
     def __call__(self, body: dict) -> str:
         messages = body["messages"]
         system = messages[0]["content"]
-        if system.endswith("Task: generate"):
+        if system != JUDGE_SYSTEM:
             return self._generate(messages, system)
         return self._judge(messages[-1]["content"])
 

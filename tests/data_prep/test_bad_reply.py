@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 from funrl.data_prep.config import InputConfig, load_config
 from funrl.data_prep.journal import Journal
 from funrl.data_prep.pipeline import run_all
+from funrl.data_prep.prompts import JUDGE_SYSTEM
 from funrl.data_prep.readers import read_input
 from funrl.data_prep.records import Sample, read_jsonl
 from funrl.data_prep.scripted_endpoints import ScriptedTeacherJudge
@@ -50,7 +51,7 @@ def test_a_surrogate_reply_drops_its_sample_and_the_run_goes_on(tmp_path):
 
     def responder(body: dict) -> str:
         text = json.dumps(body["messages"])
-        if "Town1?" in text and body["messages"][0]["content"].endswith("Task: generate"):
+        if "Town1?" in text and body["messages"][0]["content"] != JUDGE_SYSTEM:
             return "<think>ok</think><answer>[get_weather(city='\ud800')]</answer>"
         if "Town4?" in text and "Check: is_call" in text:
             return '{"verdict": "pass", "reason": "\udfff"}'

@@ -79,3 +79,17 @@ def test_cot_answer_regenerate_is_an_option(tmp_path):
     assert judge["accepted_at_round"] == {"1": 12, "2": 1}
     assert judge["requests"]["generator"]["sent"] == 1
     assert cot_asks == 14
+
+
+def test_stage_0_asks_with_the_training_prompt_itself(tmp_path):
+    """Self-refinement samples the trained model with exactly the prompt it was trained on (#14 item 3)."""
+    from funrl.data_prep.prompts import JUDGE_SYSTEM, prompt_messages
+
+    samples = {s.query: s for s in demo_samples()}
+    with OpenAIServer(ScriptedTeacherJudge(samples.values())) as server:
+        run_all(make_cfg(server.base_url, tmp_path))
+        first = [r.body["messages"] for r in server.log if r.body["messages"][0]["content"] != JUDGE_SYSTEM]
+    first = [m for m in first if len(m) == 2]
+    assert len(first) == 14  # chat row 0 brings its own CoT
+    for messages in first:
+        assert messages == prompt_messages(samples[messages[1]["content"]], "think_answer")

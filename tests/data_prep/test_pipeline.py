@@ -12,6 +12,7 @@ import pytest
 from funrl.data_prep.config import load_config
 from funrl.data_prep.demo import STUBBORN, WRONG_FIRST, demo_inputs, run_demo
 from funrl.data_prep.pipeline import run_all
+from funrl.data_prep.prompts import JUDGE_SYSTEM
 from funrl.data_prep.readers import read_input
 from funrl.data_prep.records import Sample, read_jsonl
 from funrl.data_prep.report import lengths
@@ -146,7 +147,7 @@ def test_faults_during_a_run_change_nothing(demo_run, tmp_path):
     ) as server:
         server.add_fault("http_500", times=3, match="Check: format")
         server.add_fault("http_429", times=2, match="Check: is_call")
-        server.add_fault("malformed", times=2, match="Task: generate")
+        server.add_fault("malformed", times=2, match="You are an expert in composing function calls")
         server.add_fault("timeout", times=2, match="Check: cot_answer", delay_s=5.0)
         cfg = _cfg(server, tmp_path, "generate.endpoint.timeout_s=0.5")
         report = run_all(cfg)
@@ -219,7 +220,7 @@ def test_cli_stage_by_stage_with_config_file_and_failure_exit(tmp_path):
             assert done.returncode == 0, done.stderr
         # Only the failed sample's generation was asked again, not the 13 others journaled before the failure.
         regenerated = [
-            r for r in server.log[sent_before:] if r.body["messages"][0]["content"].endswith("Task: generate")
+            r for r in server.log[sent_before:] if r.body["messages"][0]["content"] != JUDGE_SYSTEM
         ]
         assert len(regenerated) == 1
         assert "sft_rows 14" in done.stdout  # no scripted mistakes here: only demo_xlam:6 drops
@@ -278,7 +279,7 @@ def test_verl_datasets_read_the_outputs(demo_run, tmp_path):
 def test_several_answers_per_query(tmp_path):
     with OpenAIServer(ScriptedTeacherJudge(_demo_samples())) as server:
         report = run_all(_cfg(server, tmp_path, "generate.samples_per_query=2"))
-        generations = [r for r in server.log if r.body["messages"][0]["content"].endswith("Task: generate")]
+        generations = [r for r in server.log if r.body["messages"][0]["content"] != JUDGE_SYSTEM]
     assert report["generate"]["candidates"] == 30
     assert len(generations) == 2 * 15 - 1  # chat row 0's own CoT serves as its first answer
     sft, rl = _tables(tmp_path)
@@ -335,7 +336,7 @@ def test_a_plain_text_answer_to_a_call_query_is_regenerated(tmp_path):
 
     def responder(body):
         messages = body["messages"]
-        first_try = messages[0]["content"].endswith("Task: generate") and len(messages) == 2
+        first_try = messages[0]["content"] != JUDGE_SYSTEM and len(messages) == 2
         if first_try and messages[1]["content"] == "Is 7919 a prime number?":
             return "<think>Hmm.</think>I would rather not compute that."
         return model(body)
