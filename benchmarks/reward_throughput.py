@@ -9,7 +9,10 @@ Measured side by side in one process, the methods taking turns, best of --repeat
   official         BFCL's own decode + ast_checker (bfcl-eval 2026.3.23), when importable
   score()          funrl.reward.score(text, functions=..., ...): validates + prepares the ground truth
                    on every call
-  compute_score()  the verl path: the ground truth as its JSON string, prepared once and cached
+  compute_score() cold  the verl path, headline: the ground truth as its JSON string, the cache cleared
+                   before each pass, candidates grouped by ground truth (a group of n rollouts per new
+                   prompt, as verl scores them), each group's string a fresh object
+  compute_score() warm  the same with the cache kept between passes (verl never sees this)
   score_prepared() a GroundTruth prepared once per entry (what a group of n rollouts costs)
 
 bfcl-eval pins numpy<2 and cannot share verl's environment; funrl.reward needs only the standard
@@ -33,6 +36,7 @@ import platform
 import time
 
 from funrl.reward import compute_score, ground_truth_json, prepare, score, score_prepared
+from funrl.reward.ground_truth import ground_truth_from_json
 
 DATA = pathlib.Path(__file__).resolve().parent.parent / "tests" / "data" / "bfcl"
 
@@ -86,18 +90,54 @@ def official_checker():
     return check
 
 
+def fresh(text: str) -> str:
+    """An equal string that is a new object (as verl hands each step's ground truth: its hash uncached)."""
+    return text.encode().decode()
+
+
 def timed_interleaved(methods: dict, items: list, repeats: int) -> dict:
     """Best-of-`repeats` rate per method, the methods taking turns in every round, so that a change in
-    machine load affects them alike. -> {name: (candidates per second, verdicts)}"""
+    machine load affects them alike. A method is ``fn(entry, text, fmt, gt_text)``, or ``(fn, before)``
+    with ``before()`` run untimed before each pass (the cold-cache methods clear the cache there).
+    -> {name: (candidates per second, verdicts)}"""
     best = dict.fromkeys(methods, float("inf"))
     verdicts = {}
     for _ in range(repeats):
-        for name, fn in methods.items():
+        for name, method in methods.items():
+            fn, before = method if isinstance(method, tuple) else (method, None)
+            # each pass gets its own copy of each ground-truth string, shared by its group (verl repeats
+            # one prompt's object n times)
+            copies: dict = {}
+            batch = [
+                (e, t, fmt, copies.get(e["id"]) or copies.setdefault(e["id"], fresh(g)))
+                for e, t, fmt, g in items
+            ]
+            if before is not None:
+                before()
             gc.collect()
             t0 = time.perf_counter()
-            verdicts[name] = [fn(*item) for item in items]
+            verdicts[name] = [fn(*item) for item in batch]
             best[name] = min(best[name], time.perf_counter() - t0)
     return {name: (len(items) / best[name], verdicts[name]) for name in methods}
+
+
+def methods_for(official, prepared: dict) -> dict:
+    def cold(e, t, fmt, g):
+        return compute_score("bfcl", t, g, fmt=fmt)["score"] == 1.0
+
+    methods = {
+        "compute_score() cold": (cold, ground_truth_from_json.cache_clear),
+        "compute_score() warm": cold,
+        "score_prepared()": lambda e, t, fmt, g: score_prepared(prepared[e["id"]], t, fmt=fmt).valid,
+        "score()": lambda e, t, fmt, g: (
+            score(
+                t, functions=e["function"], possible_answer=e["ground_truth"], category=e["category"], fmt=fmt
+            ).valid
+        ),
+    }
+    if official is not None:
+        methods = {"official": lambda e, t, fmt, g: official(e, t, fmt), **methods}
+    return methods
 
 
 def main() -> None:
@@ -114,32 +154,20 @@ def main() -> None:
     print(
         f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores; best of {args.repeats}"
     )
-    print(f"{'rendering':<16}{'method':<18}{'cand/s':>12}{'vs official':>13}  agreement")
+    print(f"{'rendering':<14}{'method':<22}{'cand/s':>10}{'vs official':>13}  agreement  cand/gt")
     slices = [
         ("python", "all", lambda r: r["rendering"] == "python"),
         ("python", "plain", lambda r: r["rendering"] == "python" and not r["kind"].startswith("py_")),
         ("json", "all", lambda r: r["rendering"] == "json"),
     ]
     for rendering, subset, keep in slices:
-        items = [(entries[r["id"]], r["text"], rendering) for r in rows if keep(r)]
-        methods = {
-            "score()": lambda e, t, fmt: (
-                score(
-                    t,
-                    functions=e["function"],
-                    possible_answer=e["ground_truth"],
-                    category=e["category"],
-                    fmt=fmt,
-                ).valid
-            ),
-            "compute_score()": lambda e, t, fmt: (
-                compute_score("bfcl", t, gt_json[e["id"]], fmt=fmt)["score"] == 1.0
-            ),
-            "score_prepared()": lambda e, t, fmt: score_prepared(prepared[e["id"]], t, fmt=fmt).valid,
-        }
-        if official is not None:
-            methods = {"official": official, **methods}
-        results = timed_interleaved(methods, items, args.repeats)
+        # grouped by ground truth, as verl scores a group of n rollouts of one prompt together
+        items = sorted(
+            ((entries[r["id"]], r["text"], rendering, gt_json[r["id"]]) for r in rows if keep(r)),
+            key=lambda item: item[0]["id"],
+        )
+        per_gt = len(items) / len({item[0]["id"] for item in items})
+        results = timed_interleaved(methods_for(official, prepared), items, args.repeats)
         ref_rate, ref_verdicts = results.get("official", (None, None))
         for name, (rate, verdicts) in results.items():
             ratio = f"{rate / ref_rate:>12.2f}x" if ref_rate else f"{'n/a':>13}"
@@ -148,7 +176,7 @@ def main() -> None:
                 if ref_verdicts is None
                 else f"  {sum(a == b for a, b in zip(verdicts, ref_verdicts))}/{len(items)}"
             )
-            print(f"{rendering + ' ' + subset:<16}{name:<18}{rate:>12,.0f}{ratio}{agree}")
+            print(f"{rendering + ' ' + subset:<14}{name:<22}{rate:>10,.0f}{ratio}{agree}  {per_gt:.1f}")
     if official is None:
         print("(bfcl-eval not importable here: official column skipped; see this file's docstring)")
 

@@ -69,10 +69,19 @@ def check(calls: list, *, functions: list, possible_answer: list, category: str)
 
 
 def score_prepared(
-    gt: GroundTruth, text: str, *, fmt: str | None = None, require_think: bool | None = None
+    gt: GroundTruth,
+    text: str,
+    *,
+    fmt: str | None = None,
+    require_think: bool | None = None,
+    underscore_to_dot: bool | None = None,
 ) -> Result:
     """Score ``text`` against a prepared :class:`GroundTruth` (use this in a loop over a group of
-    rollouts: the ground truth is validated and prepared once)."""
+    rollouts: the ground truth is validated and prepared once). ``None``: the ground truth's own setting."""
+    if underscore_to_dot is not None:
+        if not isinstance(underscore_to_dot, bool):
+            raise ValueError(f"underscore_to_dot: expected True or False, got {underscore_to_dot!r:.100}")
+        gt = gt.with_underscore_to_dot(underscore_to_dot)
     if fmt is None:
         fmt = gt.fmt
     if require_think is None:
@@ -101,23 +110,42 @@ def score(
     category: str,
     fmt: str = "auto",
     require_think: bool = False,
+    underscore_to_dot: bool = False,
 ) -> Result:
     """The binary reward: does ``text`` call the right functions with the right arguments, as BFCL's AST
     checker decides? ``float(score(...))`` is 1.0 or 0.0.
 
     Malformed model output gives 0.0 with a ``format_error:*`` type and never raises; a malformed
     ground truth raises ValueError naming the field. See :mod:`funrl.reward.decode` for ``fmt``
-    and the bounds on input size and nesting."""
-    gt = GroundTruth(functions, possible_answer, category)
+    and the bounds on input size and nesting.
+
+    ``underscore_to_dot``: BFCL's function-calling (FC) mode, for models served through a tools API that
+    does not allow ``.`` in tool names: a function documented as ``math.factorial`` must then be called
+    ``math_factorial`` (and ``math.factorial`` is a wrong name), exactly as BFCL scores a model whose
+    config sets ``underscore_to_dot``."""
+    gt = GroundTruth(functions, possible_answer, category, underscore_to_dot=underscore_to_dot)
     return score_prepared(gt, text, fmt=fmt, require_think=require_think)
 
 
 def prepare(
-    functions: list, possible_answer: list, category: str, *, fmt: str = "auto", require_think: bool = False
+    functions: list,
+    possible_answer: list,
+    category: str,
+    *,
+    fmt: str = "auto",
+    require_think: bool = False,
+    underscore_to_dot: bool = False,
 ) -> GroundTruth:
     """Validate (every field) and prepare a ground truth once, to score many candidates with
-    :func:`score_prepared`."""
-    return GroundTruth(functions, possible_answer, category, fmt=fmt, require_think=require_think).validate()
+    :func:`score_prepared`. ``underscore_to_dot``: BFCL's FC-mode names, see :func:`score`."""
+    return GroundTruth(
+        functions,
+        possible_answer,
+        category,
+        fmt=fmt,
+        require_think=require_think,
+        underscore_to_dot=underscore_to_dot,
+    ).validate()
 
 
 def load_ground_truth(ground_truth: Any) -> GroundTruth:
@@ -144,14 +172,19 @@ def compute_score(
 
     Returns ``{"score": 1.0|0.0, "acc": same, "format_ok": 1.0|0.0, "error_type": str}``; verl logs the
     numeric keys as per-sample metrics (``error_type`` is ``""`` when valid, so the column is always
-    text). ``fmt`` and ``require_think`` in ``reward.reward_kwargs`` override the ground truth's own.
+    text). ``fmt``, ``require_think`` and ``underscore_to_dot`` in ``reward.reward_kwargs`` override the
+    ground truth's own.
     Other keyword arguments verl passes are ignored."""
     gt = (
         ground_truth_from_json(ground_truth) if type(ground_truth) is str else load_ground_truth(ground_truth)
     )
     if kwargs:
         result = score_prepared(
-            gt, solution_str, fmt=kwargs.get("fmt"), require_think=kwargs.get("require_think")
+            gt,
+            solution_str,
+            fmt=kwargs.get("fmt"),
+            require_think=kwargs.get("require_think"),
+            underscore_to_dot=kwargs.get("underscore_to_dot"),
         )
     else:
         result = score_prepared(gt, solution_str)

@@ -150,7 +150,7 @@ def _prepare_one_dict(expected):
 def simple_function_checker(plan: CallPlan, call: dict) -> Verdict:
     """BFCL's simple_function_checker (its string_checker inlined: standardise, then membership)."""
     spec = plan.spec
-    name = spec.name
+    name = plan.name  # the doc's name, or BFCL's FC-mode form of it (underscore_to_dot)
     if name not in call:
         return "simple_function_checker:wrong_func_name", [
             f"Function name {name!r} not found in model output."

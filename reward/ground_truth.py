@@ -35,7 +35,6 @@ import json
 from functools import lru_cache
 from typing import Any
 
-from .gt_cache import byte_bounded_cache
 from .pycall import MAX_NESTING
 
 # Expected calls per ground truth: parallel matching checks up to MAX_CALLS**2 call pairs (~20 ms here).
@@ -296,10 +295,12 @@ class CallPlan:
     ``is_variable`` is BFCL's flag for a value of the schema type whose acceptable values have another
     type: it is then compared exactly."""
 
-    __slots__ = ("spec", "answer", "entries")
+    __slots__ = ("spec", "answer", "entries", "name")
 
-    def __init__(self, spec: FunctionSpec, answer: AnswerCall) -> None:
+    def __init__(self, spec: FunctionSpec, answer: AnswerCall, underscore_to_dot: bool = False) -> None:
         self.spec, self.answer, self.entries = spec, answer, {}
+        # The name a model call must use: BFCL's FC mode (convert_func_name) writes the doc's "." as "_".
+        self.name = spec.name.replace(".", "_") if underscore_to_dot else spec.name
 
     def entry(self, param: str) -> tuple | None:
         e = self.entries.get(param, CallPlan)
@@ -325,7 +326,18 @@ class GroundTruth:
     it, so a data bug surfaces when the data is written or first loaded. Safe to share between threads
     (preparation is idempotent)."""
 
-    __slots__ = ("category", "route", "answers", "specs", "plans", "fmt", "require_think", "_functions")
+    __slots__ = (
+        "category",
+        "route",
+        "answers",
+        "specs",
+        "plans",
+        "fmt",
+        "require_think",
+        "underscore_to_dot",
+        "_functions",
+        "_other",
+    )
 
     def __init__(
         self,
@@ -335,7 +347,11 @@ class GroundTruth:
         *,
         fmt: str = "auto",
         require_think: bool = False,
+        underscore_to_dot: bool = False,
     ) -> None:
+        if not isinstance(underscore_to_dot, bool):
+            raise GroundTruthError(f"underscore_to_dot: expected true/false, got {underscore_to_dot!r:.100}")
+        self.underscore_to_dot, self._other = underscore_to_dot, None
         self.category = category
         self.route = route(category)
         if fmt != "auto":
@@ -362,7 +378,7 @@ class GroundTruth:
         if self.route == "simple":
             # BFCL checks a simple entry against the FIRST function doc, whatever the answer's name.
             self.specs = [FunctionSpec(functions[0], "functions[0]")]
-            self.plans = [CallPlan(self.specs[0], self.answers[0])]
+            self.plans = [CallPlan(self.specs[0], self.answers[0], underscore_to_dot)]
             return
         # BFCL's find_description: the first doc carrying the expected name.
         needed = {a.name for a in (self.answers[:1] if self.route == "multiple" else self.answers)}
@@ -379,7 +395,22 @@ class GroundTruth:
                     f"possible_answer[{k}]: expected function {a.name!r} is not among functions ({', '.join(names)})"
                 )
             self.specs.append(found[a.name])
-        self.plans = [CallPlan(spec, a) for spec, a in zip(self.specs, self.answers)]
+        self.plans = [CallPlan(spec, a, underscore_to_dot) for spec, a in zip(self.specs, self.answers)]
+
+    def with_underscore_to_dot(self, underscore_to_dot: bool) -> GroundTruth:
+        """This ground truth checked with the other ``underscore_to_dot`` (built once, sharing the
+        prepared docs and answers); self when it already has that setting."""
+        if underscore_to_dot is self.underscore_to_dot:
+            return self
+        other = self._other
+        if other is None:
+            other = GroundTruth.__new__(GroundTruth)
+            for slot in ("category", "route", "answers", "specs", "fmt", "require_think", "_functions"):
+                setattr(other, slot, getattr(self, slot))
+            other.underscore_to_dot, other._other = underscore_to_dot, self
+            other.plans = [CallPlan(p.spec, p.answer, underscore_to_dot) for p in self.plans]
+            self._other = other
+        return other
 
     def validate(self) -> GroundTruth:
         """Validate every field now (every function doc, every acceptable value); returns self."""
@@ -393,16 +424,27 @@ class GroundTruth:
 
 
 def check_depth(value: Any, where: str, limit: int = MAX_GT_NESTING) -> None:
-    """Raise GroundTruthError naming ``where`` if ``value`` nests deeper than ``limit`` (no recursion)."""
-    stack = [(value, 1)]
-    while stack:
-        v, depth = stack.pop()
+    """Raise GroundTruthError naming ``where`` if ``value`` nests deeper than ``limit`` (no recursion).
+
+    Level by level, carrying only the containers down (the scalars are skipped in a comprehension)."""
+    level, depth = [value], 0
+    while level:
+        depth += 1
         if depth > limit:
             raise GroundTruthError(f"{where}: nests deeper than {limit} levels")
-        if isinstance(v, dict):
-            stack.extend((x, depth + 1) for x in v.values())
-        elif isinstance(v, (list, tuple)):
-            stack.extend((x, depth + 1) for x in v)
+        below: list = []
+        for v in level:
+            if isinstance(v, dict):
+                v = v.values()
+            elif not isinstance(v, (list, tuple)):
+                continue
+            if depth == limit and v:  # its items would lie one level below the limit
+                raise GroundTruthError(f"{where}: nests deeper than {limit} levels")
+            below += [x for x in v if isinstance(x, _CONTAINERS)]
+        level = below
+
+
+_CONTAINERS = (dict, list, tuple)
 
 
 def loads_json(text: str, where: str) -> Any:
@@ -415,63 +457,13 @@ def loads_json(text: str, where: str) -> Any:
         raise GroundTruthError(f"{where}: not valid JSON (nests too deep)") from None
 
 
-def _load_json_field(d: dict, key: str, expected: type) -> Any:
-    if key not in d:
-        found = ", ".join(sorted(map(str, d))) or "none"
-        raise GroundTruthError(f"ground_truth.{key}: missing (found: {found})")
-    v = d[key]
-    if isinstance(v, str) and expected is not str:
-        v = loads_json(v, f"ground_truth.{key}")
-    if not isinstance(v, expected):
-        raise GroundTruthError(f"ground_truth.{key}: expected {expected.__name__}, got {type(v).__name__}")
-    return v
+# The JSON (verl) form lives in .gt_json; re-exported here, where it was first defined.
+from .gt_json import ground_truth_from_dict, ground_truth_from_json, ground_truth_json  # noqa: E402
 
-
-def ground_truth_from_dict(d: Any) -> GroundTruth:
-    """Build a GroundTruth from the documented JSON object (already decoded)."""
-    if not isinstance(d, dict):
-        raise GroundTruthError(f"ground_truth: expected a JSON object, got {type(d).__name__}")
-    unknown = set(d) - {"functions", "possible_answer", "category", "fmt", "require_think"}
-    if unknown:
-        raise GroundTruthError(f"ground_truth: unknown keys {sorted(unknown)}")
-    fmt = d.get("fmt", "auto")
-    require_think = d.get("require_think", False)
-    if not isinstance(require_think, bool):
-        raise GroundTruthError(f"ground_truth.require_think: expected true/false, got {require_think!r}")
-    return GroundTruth(
-        _load_json_field(d, "functions", list),
-        _load_json_field(d, "possible_answer", list),
-        _load_json_field(d, "category", str),
-        fmt=fmt,
-        require_think=require_think,
-    ).validate()
-
-
-@byte_bounded_cache
-def ground_truth_from_json(text: str) -> GroundTruth:
-    """Parse and prepare the JSON ground truth; cached (bounded in bytes, see :mod:`.gt_cache`), since
-    verl scores a whole group of rollouts against the same ground-truth string."""
-    return ground_truth_from_dict(loads_json(text, "ground_truth"))
-
-
-def ground_truth_json(
-    functions: list,
-    possible_answer: list,
-    category: str,
-    *,
-    fmt: str = "auto",
-    require_think: bool = False,
-) -> str:
-    """Serialise a ground truth to the documented JSON string (validated first, so a bad one fails here,
-    when the data is written, not during training)."""
-    GroundTruth(functions, possible_answer, category, fmt=fmt, require_think=require_think).validate()
-    return json.dumps(
-        {
-            "functions": functions,
-            "possible_answer": possible_answer,
-            "category": category,
-            "fmt": fmt,
-            "require_think": require_think,
-        },
-        ensure_ascii=False,
-    )
+__all__ = [
+    "GroundTruth",
+    "GroundTruthError",
+    "ground_truth_from_dict",
+    "ground_truth_from_json",
+    "ground_truth_json",
+]

@@ -137,7 +137,10 @@ def _score_one(sample: Any, where: str, req_fmt: Any, req_think: Any, cfg: Serve
     try:
         result = score_prepared(gt, text, fmt=fmt, require_think=think)
     except Exception as e:  # noqa: BLE001 - one sample's failure must not fail its batch
-        kind = "request_error:ground_truth" if isinstance(e, ValueError) else "server_error:internal"
+        if isinstance(e, ValueError):  # a field of the ground truth, validated when a check first reads it
+            kind, where = "request_error:ground_truth", f"{where}.ground_truth"
+        else:
+            kind = "server_error:internal"
         return {"score": None, "error_type": kind, "errors": [_clip(f"{where}: {_describe(e)}")]}
     return {
         "score": float(result),
