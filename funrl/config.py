@@ -5,6 +5,8 @@
         alpha: 0.4        # bonus coefficient (the sequence form's lambda); 0 = plain GRPO
         kappa: 2.0        # clip ratio: bonus <= alpha*|A|/kappa (sequence) or |A|/kappa (token)
         form: sequence    # sequence (FunRL/EGPO) | token (arXiv 2506.14758)
+        no_cot_stop_after: 5   # stop after 5 steps in a row where no response has a closed CoT span
+                               # (the bonus is then zero: plain GRPO); warns on the first; 0 = never stop
       cot:                # which response tokens are chain of thought
         open_tag: "<think>"
         close_tag: "</think>"
@@ -41,9 +43,15 @@ class EntropyConfig:
     alpha: float = field(default=0.4, metadata={"help": "bonus coefficient (lambda in the sequence form)"})
     kappa: float = field(default=2.0, metadata={"help": "clip ratio of the bonus against |A|"})
     form: str = field(default="sequence", metadata={"help": "sequence | token"})
+    no_cot_stop_after: int = field(
+        default=5, metadata={"help": "stop after this many steps in a row without any CoT span; 0 = never"}
+    )
 
     def __post_init__(self) -> None:
         alpha, kappa, form = self.alpha, self.kappa, self.form
+        stop = self.no_cot_stop_after
+        if not (isinstance(stop, int) and not isinstance(stop, bool) and stop >= 0):
+            raise ValueError(f"funrl.entropy.no_cot_stop_after must be an integer >= 0, got {stop!r}")
         if form not in ENTROPY_FORMS:
             raise ValueError(f"funrl.entropy.form must be one of {ENTROPY_FORMS}, got {form!r}")
         if not (_is_number(alpha) and math.isfinite(alpha) and alpha >= 0):

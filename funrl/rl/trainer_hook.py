@@ -42,6 +42,7 @@ from verl.trainer.ppo.v1.trainer_sync import PPOTrainerSync
 
 from funrl.config import FunRLConfig, funrl_config_from
 from funrl.rl import estimator
+from funrl.rl.cot_guard import NoCotGuard
 from funrl.rl.cot_mask import CotMasker
 from funrl.rl.estimator import ESTIMATOR_NAME, EntropyInputs, entropy_inputs
 
@@ -84,6 +85,10 @@ class FunRLTrainerSync(PPOTrainerSync):
         self.funrl = validate_funrl_config(config)  # the same check as the driver's, for direct use
         super().__init__(config)
         self._cot_masker: CotMasker | None = None
+        cot = self.funrl.cot
+        self.no_cot_guard = NoCotGuard(
+            self.funrl.entropy.no_cot_stop_after, cot.open_tag, cot.close_tag, cot.starts_inside
+        )
 
     @property
     def cot_masker(self) -> CotMasker:
@@ -107,6 +112,10 @@ class FunRLTrainerSync(PPOTrainerSync):
         if not inputs.stats:
             raise RuntimeError(f"verl's _compute_advantage did not call the {ESTIMATOR_NAME} estimator")
         metrics.update({METRIC_PREFIX + name: value for name, value in inputs.stats.items()})
+        if self.funrl.entropy.alpha > 0:  # alpha 0 is plain GRPO on purpose
+            step = getattr(self, "global_steps", None)
+            no_cot = self.no_cot_guard.observe(inputs.stats["cot_response_frac"], step=step)
+            metrics[METRIC_PREFIX + "no_cot_steps"] = no_cot  # raises NoCotError above at the limit
         return batch
 
     def _entropy_inputs(self, batch: KVBatchMeta) -> EntropyInputs:

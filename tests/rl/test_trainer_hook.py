@@ -9,6 +9,7 @@ relies on move (field names, row order, the estimator call path, the trainer reg
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import subprocess
@@ -33,6 +34,7 @@ from verl.utils.tensordict_utils import list_of_dict_to_tensordict
 
 from funrl.config import EntropyConfig
 from funrl.rl.advantage import entropy_shaped_grpo_advantage
+from funrl.rl.cot_guard import NoCotError
 from funrl.rl.estimator import ESTIMATOR_NAME, EntropyInputs, compute_grpo_entropy_advantage, entropy_inputs
 from funrl.rl.trainer_hook import (
     FunRLTaskRunner,
@@ -348,3 +350,26 @@ def test_estimator_reads_norm_adv_by_std_from_verls_algorithm_config(norm):
     )
     assert torch.equal(adv, want)
     assert inputs.stats == stats
+
+
+@pytest.mark.slow  # a local Ray + TransferQueue: ~15 s for the module
+def test_steps_without_a_cot_span_warn_then_stop(transfer_queue, caplog):
+    # tags the responses never hold: no CoT span anywhere, every bonus zero (plain GRPO)
+    tags = ("+funrl.cot.open_tag='<reason>'", "+funrl.cot.close_tag='</reason>'")
+    cfg = config(ESTIMATOR_NAME, *tags, "+funrl.entropy.no_cot_stop_after=2")
+    trainer = FunRLTrainerSync(cfg)
+    trainer.tokenizer = TOKENIZER
+    for step, partition in ((1, "no_cot_1"), (2, "no_cot_2")):
+        trainer.global_steps = step
+        batch, entropy_by_key = put_batch(partition)
+        trainer.actor_rollout_wg = StandInActorWorkers(entropy_by_key)
+        metrics: dict = {}
+        batch = trainer._compute_old_log_prob(batch, metrics)
+        if step == 1:
+            with caplog.at_level(logging.WARNING, logger="funrl.rl.cot_guard"):
+                trainer._compute_advantage(batch, metrics)
+            assert metrics["funrl/cot_response_frac"] == 0.0 and metrics["funrl/no_cot_steps"] == 1
+            assert "step 1: no response has a closed <reason>...</reason> span" in caplog.text
+        else:
+            with pytest.raises(NoCotError, match=r"2 steps in a row \(up to step 2\)"):
+                trainer._compute_advantage(batch, metrics)
