@@ -251,9 +251,11 @@ def _shape_rows(
     elif alpha == 0:
         valid.mul_(adv_i.unsqueeze(-1))  # (r, T) plain GRPO
     else:
-        psi = torch.minimum(cot_h.mul_(alpha), cap.unsqueeze(-1), out=cot_h).clamp_(min=0.0)  # (r, T)
+        # min(alpha H_t, cap) clamped at 0, in one pass: clamp's max(min) equals min(max) as cap >= 0
+        low, high = torch.zeros_like(cap).unsqueeze(-1), cap.unsqueeze(-1)  # (r, 1)
+        psi = torch.clamp(cot_h.mul_(alpha), min=low, max=high, out=cot_h)  # (r, T)
         sums.bonus.copy_(psi.sum(dim=-1))
-        valid.mul_(adv_i.unsqueeze(-1)).add_(psi)  # (r, T)  A_i + psi on the response, 0 elsewhere
+        torch.addcmul(psi, valid, adv_i.unsqueeze(-1), out=valid)  # (r, T)  A_i + psi on the response, 0 off
         sums.changed.copy_(psi.sign_().sum(dim=-1))  # psi >= 0: sign is 1 where the bonus acts
 
 
