@@ -32,6 +32,7 @@ field at once, and ``prepare()``, ``ground_truth_json()`` and the JSON (verl) pa
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -412,11 +413,19 @@ class GroundTruth:
             self._other = other
         return other
 
+    def release_functions(self, reload: Callable[[], list]) -> None:
+        """Drop the reference to the function docs (the specs keep those a check reads); ``reload()``
+        gives them back, for :meth:`validate`."""
+        self._functions = reload
+        if self._other is not None:
+            self._other._functions = reload
+
     def validate(self) -> GroundTruth:
         """Validate every field now (every function doc, every acceptable value); returns self."""
-        check_depth(self._functions, "functions")
+        functions = self._functions if type(self._functions) is list else self._functions()
+        check_depth(functions, "functions")
         check_depth([a.raw for a in self.answers], "possible_answer")
-        for i, doc in enumerate(self._functions):
+        for i, doc in enumerate(functions):
             FunctionSpec(doc, f"functions[{i}]").validate()
         for a in self.answers:
             a.validate()

@@ -10,9 +10,10 @@ rollouts (verl's case) costs little more than its ``json.loads``.
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
-from .ground_truth import GroundTruth, GroundTruthError, check_depth, loads_json
+from .ground_truth import MAX_GT_NESTING, GroundTruth, GroundTruthError, check_depth, loads_json
 from .gt_cache import byte_bounded_cache
 
 
@@ -30,6 +31,11 @@ def _load_json_field(d: dict, key: str, expected: type) -> Any:
 
 def ground_truth_from_dict(d: Any) -> GroundTruth:
     """Build a GroundTruth from the documented JSON object (already decoded)."""
+    return _from_dict(d, None)
+
+
+def _from_dict(d: Any, text: str | None) -> GroundTruth:
+    """The GroundTruth of the decoded object ``d``; ``text``: the JSON it was decoded from, if any."""
     if not isinstance(d, dict):
         raise GroundTruthError(f"ground_truth: expected a JSON object, got {type(d).__name__}")
     unknown = set(d) - {
@@ -61,16 +67,26 @@ def ground_truth_from_dict(d: Any) -> GroundTruth:
         underscore_to_dot=underscore_to_dot,
     )
     # Read side: structure now, the rest lazily (ground_truth_json validated everything when the data was
-    # written). The expected values are small; their depth bound is checked here, once per string.
-    check_depth(possible_answer, "possible_answer")
+    # written). The expected values are small; their depth bound is checked here, once per string --
+    # without a walk when the text has too few brackets to nest that deep.
+    if text is None or text.count("[") + text.count("{") >= MAX_GT_NESTING:
+        check_depth(possible_answer, "possible_answer")
+    if text is not None:
+        # Keep only the docs the check reads (the specs); validate() decodes the rest again if ever asked.
+        # A cached entry then holds few objects: cheap to evict, and little for the cyclic GC to traverse.
+        gt.release_functions(partial(_functions_of, text))
     return gt
+
+
+def _functions_of(text: str) -> list:
+    return _load_json_field(loads_json(text, "ground_truth"), "functions", list)
 
 
 @byte_bounded_cache
 def ground_truth_from_json(text: str) -> GroundTruth:
     """Parse and prepare the JSON ground truth; cached (bounded in bytes, see :mod:`.gt_cache`), since
     verl scores a whole group of rollouts against the same ground-truth string."""
-    return ground_truth_from_dict(loads_json(text, "ground_truth"))
+    return _from_dict(loads_json(text, "ground_truth"), text)
 
 
 def ground_truth_json(
