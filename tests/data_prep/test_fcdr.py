@@ -6,36 +6,15 @@ from __future__ import annotations
 import re
 
 from funrl.data_prep.config import load_config
-from funrl.data_prep.demo import demo_inputs
 from funrl.data_prep.pipeline import run_all
-from funrl.data_prep.readers import read_input
-from funrl.data_prep.records import Sample, read_jsonl
+from funrl.data_prep.records import read_jsonl
 from funrl.data_prep.scripted_endpoints import ScriptedTeacherJudge
 
 from funrl.toy.scripted_server import OpenAIServer
 
+from .demo_setup import demo_config, demo_samples
+
 PRIME_QUERY = "Is 7919 a prime number?"  # demo_xlam:4
-
-
-def demo_samples() -> list[Sample]:
-    return [s for inp in demo_inputs() for s in read_input(inp) if isinstance(s, Sample)]
-
-
-def make_cfg(base_url: str, work_dir, *extra: str):
-    cfg = load_config(
-        None,
-        [
-            f"work_dir={work_dir}",
-            "progress=false",
-            f"generate.endpoint.base_url={base_url}",
-            "generate.endpoint.model=loopback",
-            "generate.endpoint.concurrency=4",
-            "generate.endpoint.backoff_initial_s=0.01",
-            *extra,
-        ],
-    )
-    cfg.inputs = demo_inputs()
-    return cfg
 
 
 def _cot_off_first_time(model: ScriptedTeacherJudge):
@@ -55,7 +34,7 @@ def _cot_off_first_time(model: ScriptedTeacherJudge):
 
 def _run(tmp_path, *extra: str) -> tuple[dict, int]:
     with OpenAIServer(_cot_off_first_time(ScriptedTeacherJudge(demo_samples()))) as server:
-        report = run_all(make_cfg(server.base_url, tmp_path, *extra))
+        report = run_all(demo_config(server.base_url, tmp_path, *extra))
         cot_asks = sum("Check: cot_answer" in r.body["messages"][-1]["content"] for r in server.log)
     return report, cot_asks
 
@@ -87,7 +66,7 @@ def test_stage_0_asks_with_the_training_prompt_itself(tmp_path):
 
     samples = {s.query: s for s in demo_samples()}
     with OpenAIServer(ScriptedTeacherJudge(samples.values())) as server:
-        run_all(make_cfg(server.base_url, tmp_path))
+        run_all(demo_config(server.base_url, tmp_path))
         first = [r.body["messages"] for r in server.log if r.body["messages"][0]["content"] != JUDGE_SYSTEM]
     first = [m for m in first if len(m) == 2]
     assert len(first) == 14  # chat row 0 brings its own CoT

@@ -12,7 +12,7 @@ from funrl.data_prep.scripted_endpoints import ScriptedTeacherJudge
 
 from funrl.toy.scripted_server import OpenAIServer
 
-from .test_fcdr import demo_samples, make_cfg
+from .demo_setup import demo_config, demo_samples
 
 REJECT, GARBAGE = "demo_xlam:0", "demo_chat:1"
 
@@ -30,7 +30,7 @@ def test_final_judge_drops_what_it_fails_and_counts_it(tmp_path):
         final_garbage=[GARBAGE],
     )
     with OpenAIServer(model) as server:
-        cfg = make_cfg(server.base_url, tmp_path, "final_judge.enabled=true")
+        cfg = demo_config(server.base_url, tmp_path, "final_judge.enabled=true")
         report = run_all(cfg)
         asks = _final_asks(server)
         # The demo's 13 validated answers (11 calls + 2 non-calls) are judged once; the garbage one twice.
@@ -54,7 +54,7 @@ def test_final_judge_drops_what_it_fails_and_counts_it(tmp_path):
 
 def test_final_judge_is_off_by_default(tmp_path):
     with OpenAIServer(ScriptedTeacherJudge(demo_samples(), final_reject=[REJECT])) as server:
-        cfg = make_cfg(server.base_url, tmp_path)
+        cfg = demo_config(server.base_url, tmp_path)
         report = run_all(cfg)
         assert _final_asks(server) == []
     assert "final_judge" not in report and report["export"]["sft_rows"] == 14

@@ -13,36 +13,14 @@ from funrl.data_prep.config import load_config
 from funrl.data_prep.demo import STUBBORN, WRONG_FIRST, demo_inputs, run_demo
 from funrl.data_prep.pipeline import run_all
 from funrl.data_prep.prompts import JUDGE_SYSTEM
-from funrl.data_prep.readers import read_input
-from funrl.data_prep.records import Sample, read_jsonl
+from funrl.data_prep.records import read_jsonl
 from funrl.data_prep.report import lengths
 from funrl.data_prep.scripted_endpoints import ScriptedTeacherJudge
 from funrl.reward import compute_score
 
 from funrl.toy.scripted_server import OpenAIServer
 
-
-def _demo_samples() -> list[Sample]:
-    return [s for inp in demo_inputs() for s in read_input(inp) if isinstance(s, Sample)]
-
-
-def _cfg(server: OpenAIServer, work_dir, *extra: str):
-    cfg = load_config(
-        None,
-        [
-            f"work_dir={work_dir}",
-            "progress=false",
-            f"generate.endpoint.base_url={server.base_url}",
-            "generate.endpoint.model=loopback",
-            "generate.endpoint.concurrency=4",
-            "generate.endpoint.backoff_initial_s=0.01",
-            "generate.endpoint.backoff_max_s=0.05",
-            *extra,
-        ],
-    )
-    if not cfg.inputs:
-        cfg.inputs = demo_inputs()
-    return cfg
+from .demo_setup import demo_config, demo_samples
 
 
 def _tables(work_dir) -> tuple[list, list]:
@@ -90,7 +68,7 @@ def test_demo_outcome_matches_the_hand_count(demo_run):
         "length_check": "off (no output.tokenizer: token counts need the target tokenizer)",
     }
     assert report["lengths"]["cot"]["n"] == 11 and report["lengths"]["call"]["n"] == 11
-    assert set(WRONG_FIRST) | set(STUBBORN) <= {s.id for s in _demo_samples()}
+    assert set(WRONG_FIRST) | set(STUBBORN) <= {s.id for s in demo_samples()}
 
 
 def test_outputs_follow_verl_schemas_and_the_reward_agrees(demo_run):
@@ -143,13 +121,13 @@ def test_bfcl_ground_truth_keeps_its_possible_answer(demo_run):
 def test_faults_during_a_run_change_nothing(demo_run, tmp_path):
     clean_dir, _ = demo_run
     with OpenAIServer(
-        ScriptedTeacherJudge(_demo_samples(), wrong_first=WRONG_FIRST, stubborn=STUBBORN)
+        ScriptedTeacherJudge(demo_samples(), wrong_first=WRONG_FIRST, stubborn=STUBBORN)
     ) as server:
         server.add_fault("http_500", times=3, match="Check: format")
         server.add_fault("http_429", times=2, match="Check: is_call")
         server.add_fault("malformed", times=2, match="You are an expert in composing function calls")
         server.add_fault("timeout", times=2, match="Check: cot_answer", delay_s=5.0)
-        cfg = _cfg(server, tmp_path, "generate.endpoint.timeout_s=0.5")
+        cfg = demo_config(server.base_url, tmp_path, "generate.endpoint.timeout_s=0.5")
         report = run_all(cfg)
         assert not server.pending_faults() and not server.errors
     assert _tables(tmp_path) == _tables(clean_dir)
@@ -161,9 +139,9 @@ def test_faults_during_a_run_change_nothing(demo_run, tmp_path):
 
 
 def test_unparsable_verdicts_discard_with_reason(tmp_path):
-    model = ScriptedTeacherJudge(_demo_samples(), garbage_verdicts={"demo_xlam:0"})
+    model = ScriptedTeacherJudge(demo_samples(), garbage_verdicts={"demo_xlam:0"})
     with OpenAIServer(model) as server:
-        report = run_all(_cfg(server, tmp_path, "judge.parse_retries=2"))
+        report = run_all(demo_config(server.base_url, tmp_path, "judge.parse_retries=2"))
         asked = [r for r in server.log if "What's the weather like in Lisbon" in json.dumps(r.body)]
     assert ("demo_xlam:0", "judge:unparsable:is_call") in _reasons(tmp_path, "judge")
     assert len(asked) == 1 + 3  # one generation, then the first check asked 1 + parse_retries times
@@ -171,16 +149,16 @@ def test_unparsable_verdicts_discard_with_reason(tmp_path):
 
 
 def test_a_request_rejected_by_the_endpoint_drops_only_its_sample(tmp_path):
-    with OpenAIServer(ScriptedTeacherJudge(_demo_samples())) as server:
+    with OpenAIServer(ScriptedTeacherJudge(demo_samples())) as server:
         server.add_fault("http_400", times=1, match="Turn off the lights")
-        report = run_all(_cfg(server, tmp_path))
+        report = run_all(demo_config(server.base_url, tmp_path))
     assert report["generate"]["drop_reasons"] == {"generate:request_error": 1}
     assert report["export"]["rl_rows"] == 11 - 1 + 1  # demo_xlam:5 lost; WRONG_FIRST/STUBBORN not set here
     assert [d["sample_id"] for d in read_jsonl(tmp_path / "generate.drops.jsonl")] == ["demo_xlam:5"]
 
 
 def test_cli_stage_by_stage_with_config_file_and_failure_exit(tmp_path):
-    with OpenAIServer(ScriptedTeacherJudge(_demo_samples())) as server:
+    with OpenAIServer(ScriptedTeacherJudge(demo_samples())) as server:
         inputs = [{k: v for k, v in vars(i).items() if v is not None} for i in demo_inputs()]
         config = tmp_path / "prep.yaml"
         config.write_text(
@@ -277,8 +255,8 @@ def test_verl_datasets_read_the_outputs(demo_run, tmp_path):
 
 
 def test_several_answers_per_query(tmp_path):
-    with OpenAIServer(ScriptedTeacherJudge(_demo_samples())) as server:
-        report = run_all(_cfg(server, tmp_path, "generate.samples_per_query=2"))
+    with OpenAIServer(ScriptedTeacherJudge(demo_samples())) as server:
+        report = run_all(demo_config(server.base_url, tmp_path, "generate.samples_per_query=2"))
         generations = [r for r in server.log if r.body["messages"][0]["content"] != JUDGE_SYSTEM]
     assert report["generate"]["candidates"] == 30
     assert len(generations) == 2 * 15 - 1  # chat row 0's own CoT serves as its first answer
@@ -288,9 +266,9 @@ def test_several_answers_per_query(tmp_path):
 
 
 def test_a_failed_regeneration_is_a_judge_stage_drop(tmp_path):
-    with OpenAIServer(ScriptedTeacherJudge(_demo_samples(), wrong_first=["demo_xlam:5"])) as server:
+    with OpenAIServer(ScriptedTeacherJudge(demo_samples(), wrong_first=["demo_xlam:5"])) as server:
         server.add_fault("http_400", times=1, match="A reviewer rejected")
-        report = run_all(_cfg(server, tmp_path))
+        report = run_all(demo_config(server.base_url, tmp_path))
     assert report["generate"]["dropped"] == 0
     assert report["judge"]["drop_reasons"] == {"generate:request_error": 1}
     assert _reasons(tmp_path, "judge") == {("demo_xlam:5", "generate:request_error")}
@@ -323,7 +301,7 @@ def test_stage_2_in_worker_processes_gives_the_same_result(demo_run):
     from funrl.data_prep.validate import validate_many
 
     out, _ = demo_run
-    samples = {s.id: s for s in _demo_samples()}
+    samples = {s.id: s for s in demo_samples()}
     pairs = [(samples[j.sample_id], j) for j in read_jsonl(out / "judged.jsonl", Judged)]
     cfg = load_config(None, ["progress=false", "validate.workers=2"])
     in_processes = validate_many(pairs, cfg, chunk=4)
@@ -332,7 +310,7 @@ def test_stage_2_in_worker_processes_gives_the_same_result(demo_run):
 
 
 def test_a_plain_text_answer_to_a_call_query_is_regenerated(tmp_path):
-    model = ScriptedTeacherJudge(_demo_samples())
+    model = ScriptedTeacherJudge(demo_samples())
 
     def responder(body):
         messages = body["messages"]
@@ -342,7 +320,7 @@ def test_a_plain_text_answer_to_a_call_query_is_regenerated(tmp_path):
         return model(body)
 
     with OpenAIServer(responder) as server:
-        report = run_all(_cfg(server, tmp_path))
+        report = run_all(demo_config(server.base_url, tmp_path))
         judge_bodies = [r.body for r in server.log if "Check: " in r.body["messages"][-1]["content"]]
     judged = {j["sample_id"]: j for j in read_jsonl(tmp_path / "judged.jsonl")}
     assert judged["demo_xlam:4"]["status"] == "accepted" and judged["demo_xlam:4"]["rounds"] == 2
@@ -358,9 +336,14 @@ def test_a_plain_text_answer_to_a_call_query_is_regenerated(tmp_path):
 
 
 def test_discard_instead_of_regenerate(tmp_path):
-    with OpenAIServer(ScriptedTeacherJudge(_demo_samples(), wrong_first=WRONG_FIRST)) as server:
+    with OpenAIServer(ScriptedTeacherJudge(demo_samples(), wrong_first=WRONG_FIRST)) as server:
         report = run_all(
-            _cfg(server, tmp_path, "judge.on_fail.call_params=discard", "judge.structured_output=false")
+            demo_config(
+                server.base_url,
+                tmp_path,
+                "judge.on_fail.call_params=discard",
+                "judge.structured_output=false",
+            )
         )
         assert not any("response_format" in r.body for r in server.log)
     assert report["judge"]["drop_reasons"] == {"judge:call_params": 3}
