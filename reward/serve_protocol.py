@@ -18,8 +18,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from . import FORMATS
 from .api import load_ground_truth, score_prepared
+from .decode import check_format
 
 # End-of-text tokens that OpenRLHF's decoded ``query`` may end with (ChatML, Llama 3, Gemma, Phi, ...).
 DEFAULT_STRIP_TOKENS = (
@@ -87,8 +87,8 @@ def _describe(e: BaseException) -> str:
 def _override(name: str, value: Any, where: str) -> Any:
     if value is None:
         return None
-    if name == "fmt" and value not in FORMATS:
-        raise ValueError(f"{where}.fmt: {value!r} is not one of {', '.join(FORMATS)}")
+    if name == "fmt":
+        check_format(value, key=f"{where}.fmt")
     if name == "require_think" and not isinstance(value, bool):
         raise ValueError(f"{where}.require_think: expected true or false, got {value!r}")
     return value
