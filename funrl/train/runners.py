@@ -7,8 +7,9 @@
   one-node run of several GPUs re-launches itself under ``torchrun --standalone``; a several-node run must
   be started by torchrun on each node (``recipes/launch/slurm_sft.sbatch``).
 
-Device set-up lives here and nowhere else: ``DEVICE_PREPARERS`` (device name -> function of the config)
-runs in the driver (and, for SFT, in every torchrun process) before a trainer is built: ``cpu`` switches
+Device set-up lives here and nowhere else: ``prepare_device`` (``DEVICE_PREPARERS``: device name ->
+function of the config) runs in the RL driver and in every SFT training process, just before a trainer is
+built (a process that only re-launches torchrun skips it): ``cpu`` switches
 on ``funrl.cpu`` (verl's CPU platform); anything else is verl's ``auto_set_device``. SFT then starts its
 process group (``sft_process_group``: gloo on CPU, verl's own initialisation otherwise). Ray workers of a
 CPU RL run switch themselves over from the ``verl.plugins`` entry point (``funrl.cpu.rollout_process``).
@@ -55,9 +56,13 @@ def prepare(cfg: DictConfig) -> list[str]:
     return [*check_config(cfg), *inputs]
 
 
+def prepare_device(cfg: DictConfig) -> None:
+    """Set up ``trainer.device`` in a process that trains (not in one that only re-launches torchrun)."""
+    DEVICE_PREPARERS.get(cfg.trainer.device, _prepare_accelerator)(cfg)
+
+
 def run(cfg: DictConfig, *, overrides: Sequence[str] = ()) -> None:
     """Run a prepared config; ``overrides`` are the command line's, for an SFT torchrun re-launch."""
-    DEVICE_PREPARERS.get(cfg.trainer.device, _prepare_accelerator)(cfg)
     if stage_of(cfg) == RL:
         run_rl(cfg)
     else:
@@ -68,6 +73,7 @@ def run_rl(cfg: DictConfig) -> None:
     """verl's PPO trainer with FunRL's task runner (V1), or verl's legacy runner (``trainer.use_v1=false``)."""
     from verl.trainer.main_ppo import run_ppo
 
+    prepare_device(cfg)
     if cfg.trainer.get("use_v1", True):
         from funrl.rl.trainer_hook import FunRLTaskRunner as runner
     else:
@@ -96,6 +102,7 @@ def sft_process_group(cfg: DictConfig) -> Iterator[None]:
 def _sft_in_this_process(cfg: DictConfig) -> None:
     from funrl.sft.trainer import run_srml_sft
 
+    prepare_device(cfg)
     with sft_process_group(cfg):
         run_srml_sft(cfg)
 
