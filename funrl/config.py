@@ -100,7 +100,10 @@ def validate_alpha(alpha: float | str) -> float | str:
 class SrmlConfig:
     """``funrl.srml``: the SFT loss (FunReason's SRML); alpha 0.7 is the recipe's published start value."""
 
-    alpha: float | str = field(default=0.7, metadata={"help": "weight of L_think in [0, 1], or token_share"})
+    alpha: float | str = field(
+        default=0.7,
+        metadata={"help": "weight of L_think in [0, 1], or token_share", "own_type_check": True},
+    )
     enable: bool = field(default=True, metadata={"help": "false: verl's stock SFTTrainer and sft_loss"})
 
     def __post_init__(self) -> None:
@@ -141,8 +144,8 @@ def _section(cls: type, values: Mapping[str, Any] | None, where: str) -> Any:
         )
     for name, value in values.items():
         default = known[name].default
-        if cls is SrmlConfig and name == "alpha":
-            continue  # a float or the string token_share: SrmlConfig checks it
+        if known[name].metadata.get("own_type_check"):
+            continue  # e.g. a float or the string token_share: the dataclass's __post_init__ checks it
         if not _type_ok(default, value):
             raise ValueError(f"{where}.{name} must be a {type(default).__name__}, got {value!r}")
         if isinstance(default, float):
