@@ -77,6 +77,28 @@ def _content(raw: str) -> str:
     return content
 
 
+def _message(raw: str) -> str:
+    """A reply to a request with ``tools``: the assistant message as canonical JSON,
+    ``{"content": text or null, "tool_calls": [{"id", "name", "arguments"}]}`` (a tools API may answer
+    with calls and no text). MalformedReply when it has neither shape."""
+    try:
+        message = json.loads(raw)["choices"][0]["message"]
+        content, calls = message.get("content"), message.get("tool_calls") or []
+        tool_calls = [
+            {"id": c.get("id"), "name": c["function"]["name"], "arguments": c["function"]["arguments"]}
+            for c in calls
+        ]
+    except (json.JSONDecodeError, KeyError, IndexError, TypeError, AttributeError) as e:
+        raise MalformedReply(
+            f"not a chat completion with tool calls ({type(e).__name__}): {raw[:120]!r}"
+        ) from None
+    if not (content is None or isinstance(content, str)) or not all(
+        isinstance(c["name"], str) and isinstance(c["arguments"], str) for c in tool_calls
+    ):
+        raise MalformedReply(f"choices[0].message: content or tool_calls of the wrong type: {raw[:120]!r}")
+    return json.dumps({"content": content, "tool_calls": tool_calls}, ensure_ascii=False)
+
+
 class ChatClient:
     def __init__(self, cfg: EndpointConfig, journal: Journal, *, role: str = "endpoint") -> None:
         self.cfg = cfg
@@ -103,7 +125,9 @@ class ChatClient:
         for i in range(cfg.concurrency):
             self._slots.put_nowait(self._clients[i % n_clients])
 
-    def body(self, messages: list[dict], *, response_format: dict | None = None) -> dict:
+    def body(
+        self, messages: list[dict], *, response_format: dict | None = None, tools: list[dict] | None = None
+    ) -> dict:
         body = {
             "model": self.cfg.model,
             "messages": messages,
@@ -112,26 +136,37 @@ class ChatClient:
         }
         if response_format is not None:
             body["response_format"] = response_format
+        if tools is not None:
+            body["tools"] = tools
         return body
 
     async def complete(
-        self, logical_id: str, messages: list[dict], *, response_format: dict | None = None
+        self,
+        logical_id: str,
+        messages: list[dict],
+        *,
+        response_format: dict | None = None,
+        tools: list[dict] | None = None,
     ) -> Entry:
-        body = self.body(messages, response_format=response_format)
+        """The reply to ``messages`` (journaled). With ``tools`` (an OpenAI tools list) the entry's
+        content is the assistant message as JSON, ``{"content", "tool_calls"}`` (see ``_message``)."""
+        body = self.body(messages, response_format=response_format, tools=tools)
         blob = encode_body(body)
         key = request_key(logical_id, blob)
         cached = self.journal.get(key)
         if cached is not None:
             self.stats.reused += 1
             return cached
-        content, error = await self._send(logical_id, key, blob)
+        content, error = await self._send(logical_id, key, blob, with_tools=tools is not None)
         self.stats.replies += 1
         entry = self.journal.put(key, logical_id, content, error)
         if entry.error is not None and error is None:  # a reply SQLite cannot hold: a bad reply
             self.stats.request_errors += 1
         return entry
 
-    async def _send(self, logical_id: str, key: str, blob: bytes) -> tuple[str | None, str | None]:
+    async def _send(
+        self, logical_id: str, key: str, blob: bytes, with_tools: bool = False
+    ) -> tuple[str | None, str | None]:
         cfg = self.cfg
         last = "no attempt"
         for attempt in range(cfg.max_retries + 1):
@@ -150,7 +185,7 @@ class ChatClient:
                     )
                 finally:
                     self._slots.put_nowait(client)
-                return _content(raw), None
+                return (_message(raw) if with_tools else _content(raw)), None
             except Exception as exc:  # noqa: BLE001 - classified below; anything unknown is re-raised
                 kind = _retryable_kind(exc)
                 if kind is None:

@@ -3,7 +3,13 @@
 Tests and benchmarks start it instead of mocking a client: the code under test talks HTTP to it
 through the real ``openai`` SDK. It serves ``POST /v1/chat/completions`` and ``GET /v1/models``.
 
-    responder(request_body: dict) -> str | dict     # the assistant's content, or a whole reply body
+    responder(request_body: dict) -> str | list | dict
+
+    str    the assistant's text
+    list   tool calls: ``[{"name": ..., "arguments": {...} or a JSON string}]``, answered as OpenAI's
+           ``message.tool_calls`` with ``content`` null and ``finish_reason`` "tool_calls", as vLLM's
+           tool parsers answer (text and calls together: return :func:`tool_call_completion`'s body)
+    dict   a whole reply body, sent as it is
 
 Faults are queued with :meth:`OpenAIServer.add_fault` and applied, in order, to the requests they
 match (a substring of the request's messages or of its ``X-Request-Key`` header):
@@ -39,7 +45,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-Responder = Callable[[dict], "str | dict"]
+Responder = Callable[[dict], "str | list | dict"]
 FAULT_KINDS = ("http_500", "http_429", "http_400", "timeout", "malformed", "latency")
 REQUEST_KEY_HEADER = "x-request-key"
 
@@ -90,6 +96,28 @@ def _completion(body: dict, content: str) -> dict:
         ],
         "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
     }
+
+
+def tool_call_completion(body: dict, calls: list[dict], content: str | None = None) -> dict:
+    """A chat completion whose assistant message holds ``calls`` (``{"name", "arguments"}``; arguments as a
+    dict are JSON-encoded, a string is sent as it is, malformed or not) as OpenAI ``tool_calls``."""
+    reply = _completion(body, "")
+    tool_calls = [
+        {
+            "id": f"call_{i}",
+            "type": "function",
+            "function": {
+                "name": call["name"],
+                "arguments": call["arguments"]
+                if isinstance(call["arguments"], str)
+                else json.dumps(call["arguments"], ensure_ascii=False),
+            },
+        }
+        for i, call in enumerate(calls)
+    ]
+    reply["choices"][0]["message"] = {"role": "assistant", "content": content, "tool_calls": tool_calls}
+    reply["choices"][0]["finish_reason"] = "tool_calls"
+    return reply
 
 
 class OpenAIServer:
@@ -281,7 +309,12 @@ class OpenAIServer:
             return True
         try:
             reply = self.responder(body)
-            payload = reply if isinstance(reply, dict) else _completion(body, str(reply))
+            if isinstance(reply, dict):
+                payload = reply
+            elif isinstance(reply, list):
+                payload = tool_call_completion(body, reply)
+            else:
+                payload = _completion(body, str(reply))
         except Exception:  # noqa: BLE001 - a responder bug must reach the test, not kill the server
             with self._lock:
                 self.errors.append(traceback.format_exc())
