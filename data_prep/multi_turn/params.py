@@ -1,0 +1,228 @@
+"""Argument sampling from the live environment state (Phase I).
+
+FunReason-MT samples a tool's parameters but does not say how. FunRL reads the live state of the
+environment (the files and folders of the current folder, the stocks, orders and watch list), the
+outputs of the calls made so far in the round (parameter dependencies: ``place_order`` returns the
+``order_id`` that ``cancel_order`` takes), and fresh values for what a call creates (a new file name).
+A value that cannot be found in the state (no file to ``cat``) is replaced by a fresh one, so the call
+can be tried and fail -- which is how the graph builder sees a prerequisite.
+
+:func:`sample_args` (tool, :class:`Live`) -> keyword arguments; :func:`call_string` renders a call.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from funrl.envs.bfcl import BfclEnv
+
+from .states import WORDS, file_name, sentence
+
+#: Response fields that feed a parameter of another name (same-name fields feed it too).
+ALIASES: dict[str, tuple[str, ...]] = {
+    "stocks": ("stock_list", "watchlist", "filtered_stocks"),
+    "order_id": ("id",),
+    "stock": ("symbol",),
+}
+
+
+@dataclass
+class Live:
+    """What a sampler sees: the state (class -> public attributes), the current folder (GorillaFileSystem),
+    the parsed outputs of this round's calls so far, and the random stream."""
+
+    state: dict[str, dict[str, Any]]
+    rng: random.Random
+    cwd: Any = None
+    cwd_is_root: bool = True
+    outputs: list[dict] = field(default_factory=list)
+
+    def files(self) -> list[str]:
+        return sorted(n for n, x in self.cwd.contents.items() if hasattr(x, "content")) if self.cwd else []
+
+    def dirs(self) -> list[str]:
+        return sorted(n for n, x in self.cwd.contents.items() if hasattr(x, "contents")) if self.cwd else []
+
+    def produced(self, param: str) -> list[Any]:
+        """Values of ``param`` (or an alias) that earlier calls of the round returned."""
+        names = (param, *ALIASES.get(param, ()))
+        return [o[n] for o in self.outputs for n in names if n in o and o[n] not in (None, [], "")]
+
+
+def observe(env: BfclEnv, rng: random.Random, outputs: list[str]) -> Live:
+    """The live view of ``env`` (its current folder found with ``pwd``, run on this scratch env)."""
+    state = env.state()
+    live = Live(state, rng, outputs=[o for o in map(parse_output, outputs) if isinstance(o, dict)])
+    fs = state.get("GorillaFileSystem")
+    if fs is not None:
+        path = json.loads(env.execute(["pwd()"])[0])["current_working_directory"].strip("/").split("/")
+        node = fs["root"]
+        for part in path[1:]:
+            node = node.contents[part]
+        live.cwd, live.cwd_is_root = node, len(path) <= 1
+    return live
+
+
+def parse_output(text: str) -> Any:
+    """An execution result as data: BFCL writes dicts as JSON and other values with ``str``."""
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, TypeError):
+        pass
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+
+
+def is_error(text: str) -> bool:
+    """Whether an execution result reports a failure (BFCL's ``Error during execution``, an ``error``
+    key, or a list of ``Error: ...`` lines)."""
+    if text.startswith("Error during execution"):
+        return True
+    value = parse_output(text)
+    if isinstance(value, dict):
+        return "error" in value
+    if isinstance(value, list):
+        return any(isinstance(v, str) and v.startswith("Error") for v in value) or any(
+            isinstance(v, dict) and "error" in v for v in value
+        )
+    return False
+
+
+def _pick(live: Live, param: str, pool: list, fresh: Callable[[], Any]) -> Any:
+    produced = [v for v in live.produced(param) if not isinstance(v, list)]
+    if produced and live.rng.random() < 0.8:
+        return live.rng.choice(produced)
+    return live.rng.choice(pool) if pool else fresh()
+
+
+# ----- GorillaFileSystem -----
+def _fs(name: str, live: Live) -> dict:
+    rng, files, dirs = live.rng, live.files(), live.dirs()
+    fresh_file = lambda: file_name(rng)  # noqa: E731
+    fresh_dir = lambda: f"{rng.choice(WORDS)}_dir"  # noqa: E731
+    if name in ("cat", "wc", "sort", "tail", "grep", "rm"):
+        f = _pick(live, "file_name", files, fresh_file)
+        args: dict = {"file_name": f}
+        if name == "grep":
+            text = live.cwd.contents[f].content if f in files else sentence(rng)
+            args["pattern"] = rng.choice(text.split() or ["data"])
+        elif name == "tail" and rng.random() < 0.5:
+            args["lines"] = rng.randint(1, 3)
+        elif name == "wc" and rng.random() < 0.5:
+            args["mode"] = rng.choice(("l", "w", "c"))
+        return args
+    if name == "touch":
+        return {"file_name": fresh_file()}
+    if name == "echo":
+        return {"content": sentence(rng), "file_name": _pick(live, "file_name", files, fresh_file)}
+    if name == "mkdir":
+        return {"dir_name": fresh_dir()}
+    if name == "rmdir":
+        return {"dir_name": _pick(live, "dir_name", dirs, fresh_dir)}
+    if name == "cd":
+        ups = [] if live.cwd_is_root else [".."]
+        return {"folder": _pick(live, "folder", dirs + ups, fresh_dir)}
+    if name in ("mv", "cp"):
+        source = _pick(live, "source", files, fresh_file)
+        targets = [d for d in dirs if d != source]
+        dest = rng.choice(targets) if targets and rng.random() < 0.5 else fresh_file()
+        return {"source": source, "destination": dest}
+    if name == "diff":
+        pair = rng.sample(files, 2) if len(files) >= 2 else [fresh_file(), fresh_file()]
+        return {"file_name1": pair[0], "file_name2": pair[1]}
+    if name == "find":
+        names = files + dirs
+        return {"path": ".", "name": rng.choice(names)[:4]} if names and rng.random() < 0.7 else {}
+    if name in ("ls", "du"):
+        key = "a" if name == "ls" else "human_readable"
+        return {key: True} if rng.random() < 0.3 else {}
+    return {}
+
+
+# ----- TradingBot -----
+def _tb(name: str, live: Live) -> dict:
+    rng, tb = live.rng, live.state["TradingBot"]
+    symbols, watch, orders = sorted(tb["stocks"]), list(tb["watch_list"]), sorted(tb["orders"])
+    if name in ("get_stock_info",):
+        return {"symbol": _pick(live, "symbol", symbols, lambda: "XXXX")}
+    if name == "remove_stock_from_watchlist":
+        return {"symbol": _pick(live, "symbol", watch, lambda: rng.choice(symbols))}
+    if name == "add_to_watchlist":
+        return {"stock": _pick(live, "stock", [s for s in symbols if s not in watch] or symbols, str)}
+    if name == "get_symbol_by_name":
+        return {"name": rng.choice(("Apple", "Google", "Tesla", "Microsoft", "Nvidia", "Amazon"))}
+    if name in ("cancel_order", "get_order_details"):
+        return {"order_id": _pick(live, "order_id", orders, lambda: rng.randint(1, 999))}
+    if name == "place_order":
+        s = _pick(live, "symbol", symbols, lambda: rng.choice(symbols))
+        price = tb["stocks"].get(s, {}).get("price", 100.0)
+        return {
+            "order_type": rng.choice(("Buy", "Sell")),
+            "symbol": s,
+            "price": price,
+            "amount": rng.randint(1, 20) * 5,
+        }
+    if name in ("fund_account", "withdraw_funds"):
+        return {"amount": float(rng.randint(1, 40) * 50)}
+    if name == "trading_login":
+        return {
+            "username": f"{rng.choice(WORDS)}{rng.randint(1, 99)}",
+            "password": f"pw{rng.randint(1000, 9999)}",
+        }
+    if name == "get_available_stocks":
+        return {"sector": rng.choice(("Technology", "Automobile"))}
+    if name in ("filter_stocks_by_price", "notify_price_change"):
+        produced = [v for v in live.produced("stocks") if isinstance(v, list) and v]
+        stocks = rng.choice(produced) if produced else rng.sample(symbols, min(3, len(symbols)))
+        if name == "notify_price_change":
+            return {"stocks": stocks, "threshold": float(rng.randint(1, 10))}
+        low = float(rng.randint(0, 5) * 100)
+        return {"stocks": stocks, "min_price": low, "max_price": low + float(rng.randint(1, 30) * 100)}
+    return {}
+
+
+# ----- schema fallback (MathAPI and anything without a rule) -----
+def _from_schema(doc: dict, live: Live) -> dict:
+    rng, args = live.rng, {}
+    props, required = doc["parameters"]["properties"], set(doc["parameters"].get("required", []))
+    for p, spec in props.items():
+        if p not in required and rng.random() < 0.5:
+            continue
+        produced = [v for v in live.produced(p) if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        kind = spec.get("type")
+        if "enum" in spec:
+            args[p] = rng.choice(spec["enum"])
+        elif kind in ("float", "number"):
+            args[p] = (
+                rng.choice(produced) if produced and rng.random() < 0.8 else round(rng.uniform(1, 100), 2)
+            )
+        elif kind == "integer":
+            args[p] = rng.randint(1, 10)
+        elif kind == "boolean":
+            args[p] = rng.random() < 0.5
+        elif kind == "array":
+            args[p] = [round(rng.uniform(1, 100), 1) for _ in range(rng.randint(2, 5))]
+        elif kind == "string":
+            args[p] = rng.choice(WORDS)
+    return args
+
+
+def sample_args(class_name: str, doc: dict, live: Live) -> dict:
+    """Keyword arguments for one call of ``doc["name"]`` (a tool of ``class_name``)."""
+    if class_name == "GorillaFileSystem":
+        return _fs(doc["name"], live)
+    if class_name == "TradingBot":
+        return _tb(doc["name"], live)
+    return _from_schema(doc, live)
+
+
+def call_string(name: str, args: dict) -> str:
+    """``name(k=repr(v), ...)``: the call as BFCL's ground truth writes it."""
+    return f"{name}(" + ", ".join(f"{k}={v!r}" for k, v in args.items()) + ")"

@@ -1,0 +1,137 @@
+"""Seeded initial states for BFCL's environment classes, in BFCL's ``initial_config`` format.
+
+FunReason-MT starts each trajectory from an environment state; it does not say where the states come
+from. FunRL generates them from a seed (``generate_config``), so that the synthesized data does not
+reuse BFCL's test states, and can optionally start from the states of BFCL's own multi-turn entries
+(``bfcl_configs``; the report then says so, since those entries are the evaluation set).
+
+Each generator returns the ``initial_config`` section of one class: what BFCL's ``_load_scenario``
+reads. ``bare_config`` is the smallest state of a class (empty folder, logged out, no orders): the graph
+builder probes prerequisites there, where they are not already met.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+#: Classes with a state generator (the others are not supported by the synthesis pipeline yet).
+SUPPORTED_CLASSES: tuple[str, ...] = ("GorillaFileSystem", "TradingBot", "MathAPI")
+
+WORDS = (
+    "alpha beta gamma delta report budget draft final notes summary plan review data sample log "
+    "meeting project update status archive backup client invoice schedule result table figure"
+).split()
+_DIRS = ("documents", "projects", "reports", "archive", "photos", "scripts", "notes", "backup", "temp")
+_ROOTS = ("workspace", "home", "alex", "maria", "lab", "office")
+_EXTS = (".txt", ".md", ".csv", ".log", ".py")
+SYMBOLS = ("AAPL", "GOOG", "TSLA", "MSFT", "NVDA", "ALPH", "OMEG", "QUAS", "NEPT", "SYNX", "ZETA", "AMZN")
+
+
+def sentence(rng: random.Random, n_min: int = 3, n_max: int = 8) -> str:
+    """A short line of words (no parentheses: BFCL's checker rewrites ``name(`` inside strings)."""
+    return " ".join(rng.choice(WORDS) for _ in range(rng.randint(n_min, n_max)))
+
+
+def file_name(rng: random.Random) -> str:
+    return f"{rng.choice(WORDS)}_{rng.randint(1, 99)}{rng.choice(_EXTS)}"
+
+
+def _folder(rng: random.Random, depth: int) -> dict:
+    contents: dict[str, dict] = {}
+    for _ in range(rng.randint(1, 4)):
+        content = "\n".join(sentence(rng) for _ in range(rng.randint(1, 4)))
+        contents[file_name(rng)] = {"type": "file", "content": content}
+    if depth > 0:
+        for name in rng.sample(_DIRS, rng.randint(1, 3)):
+            contents[name] = {"type": "directory", "contents": _folder(rng, depth - 1)}
+    return contents
+
+
+def file_system(rng: random.Random) -> dict:
+    """A root folder with files and up to two levels of sub-folders."""
+    root = rng.choice(_ROOTS)
+    return {"root": {root: {"type": "directory", "contents": _folder(rng, rng.randint(1, 2))}}}
+
+
+def trading_bot(rng: random.Random) -> dict:
+    """Stocks with random prices, an account, 0-3 orders, a watch list; logged in or not."""
+    symbols = rng.sample(SYMBOLS, rng.randint(4, 8))
+    stocks = {}
+    for s in symbols:
+        price = round(rng.uniform(20, 3000), 2)
+        stocks[s] = {
+            "price": price,
+            "percent_change": round(rng.uniform(-2, 2), 2),
+            "volume": round(rng.uniform(0.5, 5), 3),
+            "MA(5)": round(price * rng.uniform(0.97, 1.03), 2),
+            "MA(20)": round(price * rng.uniform(0.95, 1.05), 2),
+        }
+    counter = rng.randint(10_000, 90_000)
+    orders = {}
+    for i in range(rng.randint(0, 3)):
+        s = rng.choice(symbols)
+        orders[counter + i] = {
+            "id": counter + i,
+            "order_type": rng.choice(("Buy", "Sell")),
+            "symbol": s,
+            "price": stocks[s]["price"],
+            "amount": rng.randint(1, 50),
+            "status": rng.choice(("Completed", "Pending", "Open")),
+        }
+    return {
+        "orders": orders,
+        "account_info": {
+            "account_id": rng.randint(10_000, 99_999),
+            "balance": round(rng.uniform(500, 50_000), 2),
+            "binding_card": rng.randint(10**15, 10**16 - 1),
+        },
+        "authenticated": rng.random() < 0.5,
+        "market_status": rng.choice(("Open", "Closed")),
+        "order_counter": counter + len(orders),
+        "stocks": stocks,
+        "watch_list": rng.sample(symbols, rng.randint(0, 3)),
+        "transaction_history": [],
+    }
+
+
+GENERATORS: dict[str, Callable[[random.Random], dict]] = {
+    "GorillaFileSystem": file_system,
+    "TradingBot": trading_bot,
+    "MathAPI": lambda rng: {},
+}
+
+
+def check_classes(classes: list[str]) -> None:
+    """Raise ValueError naming a class the pipeline cannot synthesize for."""
+    for c in classes:
+        if c not in SUPPORTED_CLASSES:
+            raise ValueError(f"involved_classes: {c!r} is not supported yet (supported: {SUPPORTED_CLASSES})")
+
+
+def generate_config(classes: list[str], seed: int) -> dict:
+    """The ``initial_config`` of a new state for ``classes``, the same for the same seed."""
+    check_classes(classes)
+    rng = random.Random(f"state:{seed}")
+    return {c: GENERATORS[c](rng) for c in classes if GENERATORS[c] is not None}
+
+
+def bare_config(class_name: str) -> dict:
+    """The smallest state of a class: an empty root folder; logged out, market open, no orders, no watch
+    list. Prerequisites are probed from here."""
+    if class_name == "GorillaFileSystem":
+        return {"root": {"workspace": {"type": "directory", "contents": {}}}}
+    if class_name == "TradingBot":
+        config = trading_bot(random.Random("bare"))
+        config.update(orders={}, authenticated=False, market_status="Open", watch_list=[])
+        return config
+    return {}
+
+
+def bfcl_configs(classes: list[str]) -> list[dict]:
+    """The initial configs of BFCL's multi_turn_base entries whose classes are exactly ``classes``."""
+    from funrl.envs.bfcl import load_entries
+
+    return [
+        e["initial_config"] for e in load_entries("base") if sorted(e["involved_classes"]) == sorted(classes)
+    ]
