@@ -69,7 +69,9 @@ class GenerateConfig:
 class JudgeConfig:
     """Stage 1: the five FunReason checks, iterated."""
 
-    endpoint: EndpointConfig | None = None  # None: the generator's endpoint
+    # Required whenever the judge stage runs (no fallback to the generator: in self-refinement the
+    # generator is the model being trained, which must not judge itself).
+    endpoint: EndpointConfig | None = None
     checks: list[str] = field(default_factory=lambda: list(CHECKS))
     max_rounds: int = 3  # answers judged per candidate at most (the first one + regenerations)
     parse_retries: int = 1  # extra asks when a verdict cannot be parsed
@@ -115,7 +117,7 @@ class FinalJudgeConfig:
     a fail drops it."""
 
     enabled: bool = False
-    endpoint: EndpointConfig | None = None  # None: judge.endpoint, else the generator's
+    endpoint: EndpointConfig | None = None  # None: judge.endpoint (never the generator's)
     parse_retries: int = 1  # extra asks when a verdict cannot be parsed
     structured_output: bool = True  # send the verdict JSON schema as response_format
 
@@ -143,11 +145,31 @@ class Config:
 
     @property
     def judge_endpoint(self) -> EndpointConfig:
-        return self.judge.endpoint or self.generate.endpoint
+        """The judge's endpoint; raises ConfigError when none is configured (no fallback)."""
+        if self.judge.endpoint is None:
+            raise ConfigError(
+                "judge.endpoint is not set: the judge stage needs its own endpoint "
+                "(judge.endpoint.base_url and judge.endpoint.model); it never falls back to the generator's"
+            )
+        return self.judge.endpoint
 
     @property
     def final_judge_endpoint(self) -> EndpointConfig:
-        return self.final_judge.endpoint or self.judge_endpoint
+        """final_judge.endpoint, else judge.endpoint; raises ConfigError when neither is configured."""
+        if self.final_judge.endpoint is None and self.judge.endpoint is None:
+            raise ConfigError(
+                "final_judge.endpoint is not set (nor judge.endpoint, its default): the final evaluation "
+                "needs a judge endpoint; it never falls back to the generator's"
+            )
+        return self.final_judge.endpoint or self.judge.endpoint  # type: ignore[return-value]
+
+    def judges_share_generator(self) -> list[str]:
+        """The judge keys (``judge.endpoint``, ``final_judge.endpoint``) whose endpoint is the generator's
+        (same base URL and model), among the judges configured."""
+        keys = [("judge.endpoint", self.judge.endpoint)]
+        if self.final_judge.enabled:
+            keys.append(("final_judge.endpoint", self.final_judge.endpoint or self.judge.endpoint))
+        return [key for key, ep in keys if ep is not None and same_endpoint(ep, self.generate.endpoint)]
 
     def check(self) -> None:
         """Cross-field validation; raises ConfigError naming the key."""
@@ -185,6 +207,11 @@ class Config:
         ):
             if ep is not None and ep.concurrency < 1:
                 raise ConfigError(f"{key}.concurrency must be >= 1")
+
+
+def same_endpoint(a: EndpointConfig, b: EndpointConfig) -> bool:
+    """True when both name the same model on the same server (base URLs compared without a trailing /)."""
+    return a.base_url.rstrip("/") == b.base_url.rstrip("/") and a.model == b.model
 
 
 def _build(cls: Any, data: Any, where: str) -> Any:
@@ -238,23 +265,34 @@ def _set_dotted(tree: dict, dotted: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
-    """YAML file (optional) + ``key.sub=value`` overrides (values parsed as YAML) -> a checked Config."""
-    tree: dict = {}
-    if path is not None:
-        loaded = yaml.safe_load(Path(path).read_text())
-        if loaded is not None and not isinstance(loaded, dict):
-            raise ConfigError(f"{path}: the top level must be a mapping")
-        tree = loaded or {}
-    # Start from the defaults so that an override of a nested key keeps its siblings.
-    full = dataclasses.asdict(Config())
+def read_yaml_tree(path: str | Path | None) -> dict:
+    """A YAML config file's top-level mapping ({} for no file); ConfigError when it is not a mapping."""
+    if path is None:
+        return {}
+    loaded = yaml.safe_load(Path(path).read_text())
+    if loaded is not None and not isinstance(loaded, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping")
+    return loaded or {}
+
+
+def build_config(
+    cls: type, tree: dict, overrides: list[str] | tuple[str, ...] = (), *, where: str = ""
+) -> Any:
+    """Dataclass ``cls`` from its defaults, updated by ``tree`` and then by ``key.sub=value`` overrides
+    (values parsed as YAML); every key and type is checked (errors name the dotted key, under ``where``)."""
+    full = dataclasses.asdict(cls())  # from the defaults: an override of a nested key keeps its siblings
     _merge(full, tree)
     for item in overrides:
         key, sep, raw = item.partition("=")
         if not sep or not key:
             raise ConfigError(f"override {item!r} must look like key.sub=value")
         _set_dotted(full, key.strip(), yaml.safe_load(raw))
-    cfg = _build(Config, full, "")
+    return _build(cls, full, where)
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """YAML file (optional) + ``key.sub=value`` overrides (values parsed as YAML) -> a checked Config."""
+    cfg = build_config(Config, read_yaml_tree(path), overrides)
     cfg.check()
     return cfg
 

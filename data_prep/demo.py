@@ -14,7 +14,7 @@ from pathlib import Path
 
 from funrl.toy.scripted_server import OpenAIServer
 
-from .config import Config, InputConfig, load_config
+from .config import Config, EndpointConfig, InputConfig, load_config
 from .pipeline import run_all
 from .readers import read_input
 from .records import Sample
@@ -46,8 +46,14 @@ def run_demo(out: str | Path, overrides: list[str] | tuple[str, ...] = (), *, ec
     samples = [s for inp in cfg.inputs for s in read_input(inp) if isinstance(s, Sample)]
     model = ScriptedTeacherJudge(samples, wrong_first=WRONG_FIRST, stubborn=STUBBORN)
     with OpenAIServer(model) as server:
-        ep = cfg.generate.endpoint
-        ep.base_url, ep.model, ep.backoff_initial_s, ep.concurrency = server.base_url, "loopback", 0.05, 8
+        # one loopback server plays both roles (it tells them apart by the prompt); the judge is a separate
+        # endpoint all the same (a distinct model name), as every judge must be
+        cfg.judge.endpoint = cfg.judge.endpoint or EndpointConfig()
+        for ep, model in (
+            (cfg.generate.endpoint, "loopback-teacher"),
+            (cfg.judge.endpoint, "loopback-judge"),
+        ):
+            ep.base_url, ep.model, ep.backoff_initial_s, ep.concurrency = server.base_url, model, 0.05, 8
         report = run_all(cfg, echo=echo)
         if server.errors:
             raise RuntimeError("the loopback responder failed:\n" + server.errors[0])

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import warnings
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -183,32 +184,57 @@ def _client_stats(clients: dict[str, ChatClient]) -> dict:
     }
 
 
-async def _with_clients(cfg: Config, body: Callable[[ChatClient, ChatClient], Awaitable[dict]]) -> dict:
+async def _with_clients(
+    cfg: Config, body: Callable[[ChatClient, ChatClient | None], Awaitable[dict]], *, need_judge: bool
+) -> dict:
+    """Runs ``body(generator, judge)`` with the endpoints' clients on the work dir's journal; the judge's
+    client only when ``need_judge`` (stage 0 runs with no judge configured)."""
     journal = Journal(_path(cfg, "journal.sqlite"))
-    generator = ChatClient(cfg.generate.endpoint, journal, role="generator")
-    judge = ChatClient(cfg.judge_endpoint, journal, role="judge")
+    clients = {"generator": ChatClient(cfg.generate.endpoint, journal, role="generator")}
+    if need_judge:
+        clients["judge"] = ChatClient(cfg.judge_endpoint, journal, role="judge")
     try:
-        stats = await body(generator, judge)
-        stats["requests"] = _client_stats({"generator": generator, "judge": judge})
+        stats = await body(clients["generator"], clients.get("judge"))
+        stats["requests"] = _client_stats(clients)
         return stats
     finally:
-        await generator.aclose()
-        await judge.aclose()
+        for client in clients.values():
+            await client.aclose()
         journal.close()
 
 
-def _workers(cfg: Config) -> int:
-    return 2 * max(cfg.generate.endpoint.concurrency, cfg.judge_endpoint.concurrency)
+def _workers(cfg: Config, *, need_judge: bool) -> int:
+    judge = cfg.judge_endpoint.concurrency if need_judge else 0
+    return 2 * max(cfg.generate.endpoint.concurrency, judge)
+
+
+def check_judges(cfg: Config, stages: Sequence[str], *, warn: bool = True) -> None:
+    """Before any stage runs: the judges that ``stages`` need are configured (ConfigError naming the key
+    otherwise), and a warning when one is the generator's own endpoint. Plain data prep allows that (a
+    teacher such as QwQ-32B judging its own distillation is FunReason's setup); self-refinement
+    (``refine``) refuses it, because there the generator is the model being trained."""
+    if "judge" in stages:
+        cfg.judge_endpoint  # noqa: B018 - raises ConfigError when judge.endpoint is not set
+    if "final_judge" in stages and cfg.final_judge.enabled:
+        cfg.final_judge_endpoint  # noqa: B018 - the same for the final judge
+    shared = [k for k in cfg.judges_share_generator() if k.split(".")[0] in stages]
+    if shared and warn:
+        warnings.warn(
+            f"{' and '.join(shared)} is the generator's endpoint ({cfg.generate.endpoint.base_url}, model "
+            f"{cfg.generate.endpoint.model!r}): the generator judges its own answers",
+            stacklevel=2,
+        )
 
 
 def run_generate(cfg: Config) -> dict:
     samples = list(_samples(cfg).values())
 
-    async def body(generator: ChatClient, judge: ChatClient) -> dict:
+    async def body(generator: ChatClient, judge: ChatClient | None) -> dict:
         async def fn(s: object) -> list[Candidate]:
             return await generate_for_sample(s, generator, cfg)  # type: ignore[arg-type]
 
-        per_sample = await _pool(samples, fn, _workers(cfg), "stage 0 generate", cfg, [generator])
+        workers = _workers(cfg, need_judge=False)
+        per_sample = await _pool(samples, fn, workers, "stage 0 generate", cfg, [generator])
         candidates = [c for cands in per_sample for c in cands]
         drops = [
             Drop(c.sample_id, c.index, "generate", "generate:request_error", c.error or "")
@@ -219,22 +245,26 @@ def run_generate(cfg: Config) -> dict:
         write_jsonl(_path(cfg, "generate.drops.jsonl"), drops)
         return {"candidates": len(candidates), "dropped": len(drops), "drop_reasons": drop_counts(drops)}
 
-    return _write_stats(cfg, "generate", asyncio.run(_with_clients(cfg, body)))
+    return _write_stats(cfg, "generate", asyncio.run(_with_clients(cfg, body, need_judge=False)))
 
 
 def run_judge(cfg: Config) -> dict:
+    check_judges(cfg, ("judge",))
     samples = _samples(cfg)
     by_sample: dict[str, list[Candidate]] = {}
     for c in read_jsonl(_need(cfg, "generated.jsonl", "generate"), Candidate):
         by_sample.setdefault(c.sample_id, []).append(c)
     items = [(samples[sid], cands) for sid, cands in by_sample.items()]
 
-    async def body(generator: ChatClient, judge: ChatClient) -> dict:
+    async def body(generator: ChatClient, judge: ChatClient | None) -> dict:
+        assert judge is not None
+
         async def fn(item: object) -> list:
             sample, cands = item  # type: ignore[misc]
             return await judge_sample(sample, cands, generator, judge, cfg)
 
-        per_sample = await _pool(items, fn, _workers(cfg), "stage 1 judge", cfg, [generator, judge])
+        workers = _workers(cfg, need_judge=True)
+        per_sample = await _pool(items, fn, workers, "stage 1 judge", cfg, [generator, judge])
         outcomes = [o for out in per_sample for o in out]
         judged = [o for o in outcomes if isinstance(o, Judged)]
         # Stage 0's failed requests are counted by stage 0; regenerations that fail are stage 1's.
@@ -251,7 +281,7 @@ def run_judge(cfg: Config) -> dict:
             ),
         }
 
-    return _write_stats(cfg, "judge", asyncio.run(_with_clients(cfg, body)))
+    return _write_stats(cfg, "judge", asyncio.run(_with_clients(cfg, body, need_judge=True)))
 
 
 def run_validate(cfg: Config) -> dict:
@@ -271,6 +301,7 @@ def run_final_judge(cfg: Config) -> dict:
     """FunRL's final LLM evaluation over stage 2's answers (``final_judge.enabled``)."""
     if not cfg.final_judge.enabled:
         raise ConfigError("final_judge.enabled is false: set final_judge.enabled=true to run this stage")
+    check_judges(cfg, ("final_judge",))
     samples = _samples(cfg)
     validated = list(read_jsonl(_need(cfg, "validated.jsonl", "validate"), Validated))
 
@@ -402,6 +433,7 @@ RUNNERS: dict[str, Callable[[Config], dict]] = {
 def run_all(cfg: Config, *, echo: Callable[[str], None] | None = None) -> dict:
     """Every stage in order; returns the report (also in work_dir/report.json)."""
     report: dict = {}
+    check_judges(cfg, _stages(cfg), warn=False)  # before stage 0 spends anything (the stages warn)
     for stage in _stages(cfg):
         report = RUNNERS[stage](cfg)
     if echo is not None:

@@ -14,8 +14,9 @@ def demo_samples() -> list[Sample]:
 
 
 def demo_config(base_url: str, work_dir, *extra: str):
-    """A config over the demo inputs (unless ``extra`` sets inputs) whose endpoint is ``base_url``, with
-    short retries; ``extra``: more ``key=value`` overrides."""
+    """A config over the demo inputs (unless ``extra`` sets inputs) whose generator and judge endpoints are
+    ``base_url`` (models ``loopback`` and ``loopback-judge``), with short retries; ``extra``: more
+    ``key=value`` overrides."""
     cfg = load_config(
         None,
         [
@@ -26,6 +27,12 @@ def demo_config(base_url: str, work_dir, *extra: str):
             "generate.endpoint.concurrency=4",
             "generate.endpoint.backoff_initial_s=0.01",
             "generate.endpoint.backoff_max_s=0.05",
+            # the same loopback server judges (it tells the roles apart by the prompt), as its own model
+            f"judge.endpoint.base_url={base_url}",
+            "judge.endpoint.model=loopback-judge",
+            "judge.endpoint.concurrency=4",
+            "judge.endpoint.backoff_initial_s=0.01",
+            "judge.endpoint.backoff_max_s=0.05",
             *extra,
         ],
     )

@@ -97,6 +97,8 @@ def test_resume_after_bad_input_has_every_good_row_once(tmp_path):
             f"inputs=[{{path: {path}, format: xlam}}]",
             f"generate.endpoint.base_url={server.base_url}",
             "generate.endpoint.model=loopback",
+            f"judge.endpoint.base_url={server.base_url}",
+            "judge.endpoint.model=loopback-judge",
             "guard.max_drop_rate=1.0",  # 5 of these 9 rows are bad on purpose
         ]
         first = run_all(load_config(None, overrides))

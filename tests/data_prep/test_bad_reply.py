@@ -64,6 +64,8 @@ def test_a_surrogate_reply_drops_its_sample_and_the_run_goes_on(tmp_path):
             f"inputs=[{{path: {data}, format: xlam}}]",
             f"generate.endpoint.base_url={server.base_url}",
             "generate.endpoint.model=loopback",
+            f"judge.endpoint.base_url={server.base_url}",
+            "judge.endpoint.model=loopback-judge",
         ]
         first = run_all(load_config(None, overrides))
         sent = len(server.log)

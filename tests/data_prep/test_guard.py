@@ -38,7 +38,8 @@ def _inputs(tmp_path):
 def _config(path, data, work, url) -> None:
     ep = {"base_url": url, "model": "loopback", "concurrency": 4, "backoff_initial_s": 0.01}
     cfg = {"inputs": [{"path": str(data), "format": "xlam"}], "work_dir": str(work), "progress": False}
-    path.write_text(json.dumps({**cfg, "generate": {"endpoint": ep}}))
+    judge = {**ep, "model": "loopback-judge"}  # the same loopback server, as a separate judge endpoint
+    path.write_text(json.dumps({**cfg, "generate": {"endpoint": ep}, "judge": {"endpoint": judge}}))
 
 
 def _tables(work):
@@ -74,6 +75,8 @@ def test_unparsable_judge_fails_the_run_and_a_resume_after_the_fix_loses_nothing
                     f"inputs=[{{path: {data}}}]",
                     f"generate.endpoint.base_url={server.base_url}",
                     "generate.endpoint.model=loopback",
+                    f"judge.endpoint.base_url={server.base_url}",
+                    "judge.endpoint.model=loopback-judge",
                 ],
             )
         )

@@ -127,7 +127,7 @@ def test_faults_during_a_run_change_nothing(demo_run, tmp_path):
         server.add_fault("http_429", times=2, match="Check: is_call")
         server.add_fault("malformed", times=2, match="You are an expert in composing function calls")
         server.add_fault("timeout", times=2, match="Check: cot_answer", delay_s=5.0)
-        cfg = demo_config(server.base_url, tmp_path, "generate.endpoint.timeout_s=0.5")
+        cfg = demo_config(server.base_url, tmp_path, "judge.endpoint.timeout_s=0.5")
         report = run_all(cfg)
         assert not server.pending_faults() and not server.errors
     assert _tables(tmp_path) == _tables(clean_dir)
@@ -175,6 +175,7 @@ def test_cli_stage_by_stage_with_config_file_and_failure_exit(tmp_path):
                             "backoff_initial_s": 0.01,
                         }
                     },
+                    "judge": {"endpoint": {"base_url": server.base_url, "model": "judge"}},
                 }
             )
         )
@@ -193,6 +194,9 @@ def test_cli_stage_by_stage_with_config_file_and_failure_exit(tmp_path):
         assert "request gen/demo_xlam:0/0/0 failed 2 times" in failed.stderr and "rerun" in failed.stderr
         server.clear_faults()
         sent_before = len(server.log)
+        no_judge = cli("judge", "judge.endpoint=null")  # no fallback to the generator: exit 2, nothing sent
+        assert no_judge.returncode == 2 and len(server.log) == sent_before
+        assert no_judge.stderr.startswith("error: judge.endpoint is not set:"), no_judge.stderr
         for stage in ("generate", "judge", "validate", "export"):
             done = cli(stage)
             assert done.returncode == 0, done.stderr

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 from funrl.data_prep.config import ConfigError, InputConfig, load_config
+from funrl.data_prep.pipeline import check_judges, run_all
 from funrl.data_prep.prompts import VerdictError, parse_verdict
 from funrl.data_prep.readers import (
     bfcl_entry_to_sample,
@@ -242,8 +243,28 @@ def test_config_file_plus_overrides(tmp_path):
     assert cfg.judge.max_rounds == 2 and cfg.work_dir == "out"
     assert cfg.generate.endpoint.model == "teacher" and cfg.generate.endpoint.concurrency == 8
     assert cfg.judge_endpoint.model == "judge" and cfg.judge.on_fail["query_tool_fit"] == "discard"
+    assert cfg.final_judge_endpoint is cfg.judge.endpoint  # the final judge defaults to the judge
+
+
+def test_judge_endpoint_never_falls_back_to_the_generator():
     default = load_config(None, [])
-    assert default.judge.endpoint is None and default.judge_endpoint is default.generate.endpoint
+    assert default.judge.endpoint is None
+    with pytest.raises(ConfigError, match=r"^judge\.endpoint is not set"):
+        default.judge_endpoint  # noqa: B018
+    with pytest.raises(ConfigError, match=r"^final_judge\.endpoint is not set"):
+        default.final_judge_endpoint  # noqa: B018
+    # the whole pipeline refuses before stage 0 sends anything
+    with pytest.raises(ConfigError, match=r"^judge\.endpoint is not set"):
+        run_all(load_config(None, ["inputs=[{path: none.json}]", "work_dir=/nonexistent/w"]))
+
+
+def test_judge_on_the_generators_endpoint_warns_in_plain_data_prep(tmp_path):
+    cfg = load_config(None, ["judge.endpoint.model=Qwen/QwQ-32B", "final_judge.enabled=true"])
+    assert cfg.judges_share_generator() == ["judge.endpoint", "final_judge.endpoint"]
+    with pytest.warns(UserWarning, match="judge.endpoint is the generator's endpoint"):
+        check_judges(cfg, ("judge",))
+    other = load_config(None, ["judge.endpoint.base_url=http://127.0.0.1:8000/v1/", "judge.endpoint.model=j"])
+    assert other.judges_share_generator() == []
 
 
 @pytest.mark.parametrize(

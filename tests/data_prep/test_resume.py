@@ -83,6 +83,7 @@ def test_kill_9_and_resume(tmp_path):
                 "work_dir": str(work_dir),
                 "progress": False,
                 "generate": {"endpoint": ep},
+                "judge": {"endpoint": {**ep, "model": "loopback-judge"}},  # same server, separate judge
             }
 
         # The reference: one uninterrupted run.
