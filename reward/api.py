@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from .checker import ast_checker, is_function_calling_format
@@ -41,6 +42,22 @@ def parse(text: str, fmt: str = "auto", *, require_think: bool = False) -> list[
     return decode(text, fmt, require_think)[0]
 
 
+@lru_cache(maxsize=256)
+def _in_language(gt: GroundTruth, language: str) -> GroundTruth:
+    """``gt`` checked in another language (a reward_kwargs override): rebuilt once, then cached."""
+    functions = gt.functions()
+    answers = [{a.name: a.raw} for a in gt.answers]
+    return GroundTruth(
+        functions,
+        answers,
+        gt.category,
+        fmt=gt.fmt,
+        require_think=gt.require_think,
+        underscore_to_dot=gt.underscore_to_dot,
+        language=language,
+    )
+
+
 def _verdict(gt: GroundTruth, calls: list, fmt: str | None) -> Result:
     """BFCL's checker on calls already in its decoded shape."""
     try:
@@ -63,9 +80,12 @@ def _check(gt: GroundTruth, calls: list, fmt: str | None) -> Result:
     return _verdict(gt, calls, fmt)
 
 
-def check(calls: list, *, functions: list, possible_answer: list, category: str) -> Result:
-    """Check already-decoded calls ``[{name: {param: value}}]`` against a ground truth, as BFCL does."""
-    return _check(GroundTruth(functions, possible_answer, category), calls, None)
+def check(
+    calls: list, *, functions: list, possible_answer: list, category: str, language: str = "python"
+) -> Result:
+    """Check already-decoded calls ``[{name: {param: value}}]`` against a ground truth, as BFCL does
+    (Java/JS values: their source text, as strings)."""
+    return _check(GroundTruth(functions, possible_answer, category, language=language), calls, None)
 
 
 def score_prepared(
@@ -75,9 +95,15 @@ def score_prepared(
     fmt: str | None = None,
     require_think: bool | None = None,
     underscore_to_dot: bool | None = None,
+    language: str | None = None,
 ) -> Result:
     """Score ``text`` against a prepared :class:`GroundTruth` (use this in a loop over a group of
     rollouts: the ground truth is validated and prepared once). ``None``: the ground truth's own setting."""
+    if language is not None and language != gt.language:
+        try:
+            gt = _in_language(gt, language)
+        except TypeError:  # an unhashable language: let the ground truth name it
+            gt = _in_language.__wrapped__(gt, language)
     if underscore_to_dot is not None:
         if not isinstance(underscore_to_dot, bool):
             raise ValueError(f"underscore_to_dot: expected True or False, got {underscore_to_dot!r:.100}")
@@ -88,7 +114,7 @@ def score_prepared(
         require_think = gt.require_think
     try:
         # a bad fmt raises ValueError (configuration, not model output): it propagates
-        calls, used = decode(text, fmt, require_think)
+        calls, used = decode(text, fmt, require_think, gt.language)
     except FormatError as e:
         return Result(False, e.error_type, [str(e)])
     except RecursionError:
@@ -111,6 +137,7 @@ def score(
     fmt: str = "auto",
     require_think: bool = False,
     underscore_to_dot: bool = False,
+    language: str = "python",
 ) -> Result:
     """The binary reward: does ``text`` call the right functions with the right arguments, as BFCL's AST
     checker decides? ``float(score(...))`` is 1.0 or 0.0.
@@ -122,8 +149,16 @@ def score(
     ``underscore_to_dot``: BFCL's function-calling (FC) mode, for models served through a tools API that
     does not allow ``.`` in tool names: a function documented as ``math.factorial`` must then be called
     ``math_factorial`` (and ``math.factorial`` is a wrong name), exactly as BFCL scores a model whose
-    config sets ``underscore_to_dot``."""
-    gt = GroundTruth(functions, possible_answer, category, underscore_to_dot=underscore_to_dot)
+    config sets ``underscore_to_dot``.
+
+    ``language``: ``"java"`` or ``"javascript"`` scores as BFCL scores ``simple_java`` /
+    ``simple_javascript``: call text is read as Java/JS source (``[f(a=5L, b=new int[]{1, 2})]``), each
+    value -- from call text or JSON -- must be a string of source text, converted by BFCL's type
+    converters for the schema's Java/JS type (``String``, ``long``, ``ArrayList``, ``HashMap``, ``dict``,
+    ``Bigint``...); see :mod:`funrl.reward.java_js`."""
+    gt = GroundTruth(
+        functions, possible_answer, category, underscore_to_dot=underscore_to_dot, language=language
+    )
     return score_prepared(gt, text, fmt=fmt, require_think=require_think)
 
 
@@ -135,9 +170,10 @@ def prepare(
     fmt: str = "auto",
     require_think: bool = False,
     underscore_to_dot: bool = False,
+    language: str = "python",
 ) -> GroundTruth:
     """Validate (every field) and prepare a ground truth once, to score many candidates with
-    :func:`score_prepared`. ``underscore_to_dot``: BFCL's FC-mode names, see :func:`score`."""
+    :func:`score_prepared`. ``underscore_to_dot``, ``language``: see :func:`score`."""
     return GroundTruth(
         functions,
         possible_answer,
@@ -145,6 +181,7 @@ def prepare(
         fmt=fmt,
         require_think=require_think,
         underscore_to_dot=underscore_to_dot,
+        language=language,
     ).validate()
 
 
@@ -172,8 +209,8 @@ def compute_score(
 
     Returns ``{"score": 1.0|0.0, "acc": same, "format_ok": 1.0|0.0, "error_type": str}``; verl logs the
     numeric keys as per-sample metrics (``error_type`` is ``""`` when valid, so the column is always
-    text). ``fmt``, ``require_think`` and ``underscore_to_dot`` in ``reward.reward_kwargs`` override the
-    ground truth's own.
+    text). ``fmt``, ``require_think``, ``underscore_to_dot`` and ``language`` in ``reward.reward_kwargs``
+    override the ground truth's own.
     Other keyword arguments verl passes are ignored."""
     gt = (
         ground_truth_from_json(ground_truth) if type(ground_truth) is str else load_ground_truth(ground_truth)
@@ -185,6 +222,7 @@ def compute_score(
             fmt=kwargs.get("fmt"),
             require_think=kwargs.get("require_think"),
             underscore_to_dot=kwargs.get("underscore_to_dot"),
+            language=kwargs.get("language"),
         )
     else:
         result = score_prepared(gt, solution_str)

@@ -1,7 +1,7 @@
 """BFCL's AST checker, reproduced verdict for verdict over a prepared ground truth.
 
-Source of truth: ``bfcl_eval/eval_checker/ast_eval/ast_checker.py`` of bfcl-eval 2026.3.23 (Python
-language only). Each function here mirrors the one of the same name there, quirks included, and says
+Source of truth: ``bfcl_eval/eval_checker/ast_eval/ast_checker.py`` of bfcl-eval 2026.3.23, with its
+Java and JavaScript steps (a string value converted by BFCL's type converters) in :mod:`.java_js`. Each function here mirrors the one of the same name there, quirks included, and says
 which quirk it keeps; error types are BFCL's own strings (``type_error:simple``, ``value_error:string``,
 ``parallel_function_checker_no_order:cannot_find_match``, ...). Differences, all where BFCL itself would
 crash rather than give a verdict, are marked ``not in BFCL``.
@@ -20,6 +20,7 @@ from .ground_truth import (
     answer_type,
     standardize_string,
 )
+from .java_js import TYPE_ERROR, BfclCrash
 
 Verdict = tuple[str | None, list[str]]
 _OK: Verdict = (None, [])
@@ -166,10 +167,21 @@ def simple_function_checker(plan: CallPlan, call: dict) -> Verdict:
             entry = plan.entry(param)
         if entry is None:
             return "simple_function_checker:unexpected_param", [f"Unexpected parameter: {param!r}."]
-        type_desc, expected, nested, ap, is_variable = entry
+        type_desc, expected, nested, ap, is_variable, convert = entry
         vt = type(value)
-        # BFCL: a tuple for a "tuple" parameter becomes a list; an int for a "float" parameter a float.
-        if vt is tuple and type_desc == "tuple":
+        if convert is not None:  # Java/JS: the value must be source text, read by BFCL's converter
+            if vt is not str:
+                return TYPE_ERROR[plan.spec.language], [
+                    f"Incorrect type for parameter {param!r}. Expected type String, got {vt.__name__}. "
+                    f"Parameter value: {_short(value)}."
+                ]
+            try:
+                value = convert(value)
+            except BfclCrash as e:
+                return "checker_error:bfcl_crash", [f"Parameter {param!r}: {e}"]
+            vt = type(value)
+        # BFCL (Python only): a tuple for a "tuple" parameter becomes a list, an int for "float" a float.
+        elif vt is tuple and type_desc == "tuple":
             value, vt = list(value), list
         elif vt is int and type_desc == "float":
             value, vt = float(value), float

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 
+from .langs import decode_source
 from .pycall import MAX_NESTING, FormatError, decode_python
 
 MAX_TEXT_CHARS = 1_000_000
@@ -180,12 +181,12 @@ def _looks_json(s: str) -> bool:
     return s.startswith("[") and s[1:].lstrip().startswith("{")
 
 
-def _decode_content(content: str) -> list:
-    """The inside of an answer / tool_call tag: JSON if it looks like JSON, else a python-call list."""
+def _decode_content(content: str, language: str = "python") -> list:
+    """The inside of an answer / tool_call tag: JSON if it looks like JSON, else a call list."""
     if _looks_json(content):
         return decode_json(content)
     _check_call_size(content)
-    return decode_python(content)
+    return decode_python(content) if language == "python" else decode_source(content, language)
 
 
 def _tagged_block(rest: str, open_tag: str, close_tag: str) -> str:
@@ -204,11 +205,11 @@ def _tagged_block(rest: str, open_tag: str, close_tag: str) -> str:
     return content
 
 
-def _decode_answer(rest: str) -> list:
-    return _decode_content(_tagged_block(rest, _ANSWER_OPEN, _ANSWER_CLOSE))
+def _decode_answer(rest: str, language: str = "python") -> list:
+    return _decode_content(_tagged_block(rest, _ANSWER_OPEN, _ANSWER_CLOSE), language)
 
 
-def _decode_tool_calls(rest: str) -> list:
+def _decode_tool_calls(rest: str, language: str = "python") -> list:
     s = rest.strip()
     if not s.startswith(_TOOL_OPEN):
         if _TOOL_OPEN not in s:
@@ -222,7 +223,7 @@ def _decode_tool_calls(rest: str) -> list:
         end = s.find(_TOOL_CLOSE, pos)
         if end < 0:
             raise FormatError("format_error:unclosed_tool_call", "<tool_call> is never closed")
-        calls.extend(_decode_content(s[pos + len(_TOOL_OPEN) : end]))
+        calls.extend(_decode_content(s[pos + len(_TOOL_OPEN) : end], language))
         pos = end + len(_TOOL_CLOSE)
         while pos < len(s) and s[pos].isspace():
             pos += 1
@@ -240,8 +241,11 @@ def detect_format(rest: str) -> str:
     return "python"
 
 
-def decode(text: str, fmt: str = "auto", require_think: bool = False) -> tuple[list, str]:
-    """-> (calls in BFCL decoded form, the format used). Raises FormatError with a format_error type."""
+def decode(
+    text: str, fmt: str = "auto", require_think: bool = False, language: str = "python"
+) -> tuple[list, str]:
+    """-> (calls in BFCL decoded form, the format used). Raises FormatError with a format_error type.
+    ``language``: how call text (not JSON) is read -- Python, or Java/JavaScript as BFCL reads them."""
     fmt = _CANONICAL.get(fmt, fmt)
     if fmt not in _DECODERS:
         canonical_format(fmt)  # raises, naming the bad value
@@ -256,18 +260,24 @@ def decode(text: str, fmt: str = "auto", require_think: bool = False) -> tuple[l
     _, rest = split_think(text, require_think)
     if fmt == "auto":
         fmt = detect_format(rest)
-    return _DECODERS[fmt](rest), fmt
+    if language == "python":
+        return _DECODERS[fmt](rest), fmt
+    return _DECODERS[fmt](rest, language), fmt
 
 
-def _decode_python_bounded(rest: str) -> list:
+def _decode_python_bounded(rest: str, language: str = "python") -> list:
     _check_call_size(rest)
-    return decode_python(rest)
+    return decode_python(rest) if language == "python" else decode_source(rest, language)
+
+
+def _decode_json(rest: str, language: str = "python") -> list:
+    return decode_json(rest)  # JSON values are the same in every language
 
 
 _DECODERS = {
     "auto": None,
     "python": _decode_python_bounded,
-    "json": decode_json,
+    "json": _decode_json,
     "answer": _decode_answer,
     "tool_call": _decode_tool_calls,
 }

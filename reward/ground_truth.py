@@ -31,11 +31,11 @@ field at once, and ``prepare()``, ``ground_truth_json()`` and the JSON (verl) pa
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+from .java_js import check_language, lang_param
 from .pycall import MAX_NESTING
 
 # Expected calls per ground truth: parallel matching checks up to MAX_CALLS**2 call pairs (~20 ms here).
@@ -75,6 +75,8 @@ CATEGORIES = (
     "live_multiple",
     "live_parallel",
     "live_parallel_multiple",
+    "simple_java",
+    "simple_javascript",
 )
 
 _CATEGORY_SET = frozenset(CATEGORIES)
@@ -94,7 +96,7 @@ def route(category: str) -> str:
         raise GroundTruthError(f"category: expected a string, got {type(category).__name__}")
     if category not in _CATEGORY_SET:
         raise GroundTruthError(
-            f"category: {category!r} is not a BFCL Python AST category; expected one of {', '.join(CATEGORIES)}"
+            f"category: {category!r} is not a BFCL AST category; expected one of {', '.join(CATEGORIES)}"
         )
     if "parallel" in category:
         return "parallel"
@@ -228,9 +230,9 @@ class FunctionSpec:
     """A function doc: name and required list checked on construction; :meth:`param` turns a schema
     parameter into ``(BFCL type name, Python type, item type or None)`` the first time it is read."""
 
-    __slots__ = ("name", "properties", "required", "where", "_params")
+    __slots__ = ("name", "properties", "required", "where", "language", "_params")
 
-    def __init__(self, doc: Any, where: str) -> None:
+    def __init__(self, doc: Any, where: str, language: str = "python") -> None:
         if not isinstance(doc, dict):
             raise GroundTruthError(f"{where}: a function doc must be a dict, got {type(doc).__name__}")
         name = doc.get("name")
@@ -254,6 +256,7 @@ class FunctionSpec:
                 )
         self.name, self.properties, self.required = name, properties, required
         self.where, self._params = f"{where}.parameters.properties", {}
+        self.language = language
 
     def param(self, pname: str) -> tuple | None:
         ps = self._params.get(pname)
@@ -265,6 +268,12 @@ class FunctionSpec:
         return ps
 
     def _convert(self, pname: str, pdoc: Any) -> tuple:
+        """-> (type name, Python type, item type or None, Java/JS converter or None)."""
+        if self.language != "python":
+            try:
+                return lang_param(self.language, pdoc)
+            except ValueError as e:
+                raise GroundTruthError(f"{self.where}.{pname}.{e}") from None
         type_desc = pdoc.get("type") if isinstance(pdoc, dict) else None
         expected = PYTHON_TYPES.get(type_desc) if isinstance(type_desc, str) else None
         if expected is None:
@@ -280,7 +289,7 @@ class FunctionSpec:
                 raise GroundTruthError(
                     f"{self.where}.{pname}.items.type: {item_type!r} is not one of {sorted(PYTHON_TYPES)}"
                 )
-        return (_CANONICAL_TYPE.get(type_desc, type_desc), expected, nested)
+        return (_CANONICAL_TYPE.get(type_desc, type_desc), expected, nested, None)
 
     def validate(self) -> None:
         for p in self.properties:
@@ -291,7 +300,7 @@ class FunctionSpec:
 
 class CallPlan:
     """One expected call and the function doc it is checked against, with a per-parameter entry
-    ``(type name, Python type, item type, AnswerParam, is_variable)`` built the first time a candidate
+    ``(type name, Python type, item type, AnswerParam, is_variable, Java/JS converter or None)`` built the first time a candidate
     gives that parameter (None: the parameter is not in both the schema and the answer).
     ``is_variable`` is BFCL's flag for a value of the schema type whose acceptable values have another
     type: it is then compared exactly."""
@@ -311,8 +320,9 @@ class CallPlan:
         if ps is None or ap is None:
             e = None
         else:
-            type_desc, expected, nested = ps
-            e = (type_desc, expected, nested, ap, ap.pa_type is not None and ap.pa_type is not expected)
+            type_desc, expected, nested, convert = ps
+            is_variable = ap.pa_type is not None and ap.pa_type is not expected
+            e = (type_desc, expected, nested, ap, is_variable, convert)
         self.entries[param] = e
         return e
 
@@ -336,6 +346,7 @@ class GroundTruth:
         "fmt",
         "require_think",
         "underscore_to_dot",
+        "language",
         "_functions",
         "_other",
     )
@@ -349,7 +360,12 @@ class GroundTruth:
         fmt: str = "auto",
         require_think: bool = False,
         underscore_to_dot: bool = False,
+        language: str = "python",
     ) -> None:
+        try:
+            self.language = check_language(language, category)
+        except ValueError as err:
+            raise GroundTruthError(str(err)) from None
         if not isinstance(underscore_to_dot, bool):
             raise GroundTruthError(f"underscore_to_dot: expected true/false, got {underscore_to_dot!r:.100}")
         self.underscore_to_dot, self._other = underscore_to_dot, None
@@ -378,7 +394,7 @@ class GroundTruth:
         self.answers = [AnswerCall(a, i) for i, a in enumerate(possible_answer)]
         if self.route == "simple":
             # BFCL checks a simple entry against the FIRST function doc, whatever the answer's name.
-            self.specs = [FunctionSpec(functions[0], "functions[0]")]
+            self.specs = [FunctionSpec(functions[0], "functions[0]", language)]
             self.plans = [CallPlan(self.specs[0], self.answers[0], underscore_to_dot)]
             return
         # BFCL's find_description: the first doc carrying the expected name.
@@ -387,7 +403,7 @@ class GroundTruth:
         for i, doc in enumerate(functions):
             n = doc.get("name") if isinstance(doc, dict) else None
             if type(n) is str and n in needed and n not in found:
-                found[n] = FunctionSpec(doc, f"functions[{i}]")
+                found[n] = FunctionSpec(doc, f"functions[{i}]", language)
         self.specs = []
         for k, a in enumerate(self.answers[:1] if self.route == "multiple" else self.answers):
             if a.name not in found:
@@ -406,7 +422,16 @@ class GroundTruth:
         other = self._other
         if other is None:
             other = GroundTruth.__new__(GroundTruth)
-            for slot in ("category", "route", "answers", "specs", "fmt", "require_think", "_functions"):
+            for slot in (
+                "category",
+                "route",
+                "answers",
+                "specs",
+                "fmt",
+                "require_think",
+                "language",
+                "_functions",
+            ):
                 setattr(other, slot, getattr(self, slot))
             other.underscore_to_dot, other._other = underscore_to_dot, self
             other.plans = [CallPlan(p.spec, p.answer, underscore_to_dot) for p in self.plans]
@@ -420,13 +445,17 @@ class GroundTruth:
         if self._other is not None:
             self._other._functions = reload
 
+    def functions(self) -> list:
+        """The function docs (decoded again from the JSON when they were released)."""
+        return self._functions if type(self._functions) is list else self._functions()
+
     def validate(self) -> GroundTruth:
         """Validate every field now (every function doc, every acceptable value); returns self."""
-        functions = self._functions if type(self._functions) is list else self._functions()
+        functions = self.functions()
         check_depth(functions, "functions")
         check_depth([a.raw for a in self.answers], "possible_answer")
         for i, doc in enumerate(functions):
-            FunctionSpec(doc, f"functions[{i}]").validate()
+            FunctionSpec(doc, f"functions[{i}]", self.language).validate()
         for a in self.answers:
             a.validate()
         return self
@@ -454,16 +483,6 @@ def check_depth(value: Any, where: str, limit: int = MAX_GT_NESTING) -> None:
 
 
 _CONTAINERS = (dict, list, tuple)
-
-
-def loads_json(text: str, where: str) -> Any:
-    """json.loads, with its errors (and a nesting bomb's RecursionError) as GroundTruthError naming ``where``."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise GroundTruthError(f"{where}: not valid JSON ({e.msg} at character {e.pos})") from None
-    except RecursionError:
-        raise GroundTruthError(f"{where}: not valid JSON (nests too deep)") from None
 
 
 # The JSON (verl) form lives in .gt_json; re-exported here, where it was first defined.

@@ -13,8 +13,19 @@ import json
 from functools import partial
 from typing import Any
 
-from .ground_truth import MAX_GT_NESTING, GroundTruth, GroundTruthError, check_depth, loads_json
+from .ground_truth import MAX_GT_NESTING, GroundTruth, GroundTruthError, check_depth
 from .gt_cache import byte_bounded_cache
+from .java_js import LANGUAGES
+
+
+def loads_json(text: str, where: str) -> Any:
+    """json.loads, with its errors (and a nesting bomb's RecursionError) as GroundTruthError naming ``where``."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise GroundTruthError(f"{where}: not valid JSON ({e.msg} at character {e.pos})") from None
+    except RecursionError:
+        raise GroundTruthError(f"{where}: not valid JSON (nests too deep)") from None
 
 
 def _load_json_field(d: dict, key: str, expected: type) -> Any:
@@ -45,6 +56,7 @@ def _from_dict(d: Any, text: str | None) -> GroundTruth:
         "fmt",
         "require_think",
         "underscore_to_dot",
+        "language",
     }
     if unknown:
         raise GroundTruthError(f"ground_truth: unknown keys {sorted(unknown)}")
@@ -57,6 +69,11 @@ def _from_dict(d: Any, text: str | None) -> GroundTruth:
         raise GroundTruthError(
             f"ground_truth.underscore_to_dot: expected true/false, got {underscore_to_dot!r:.100}"
         )
+    language = d.get("language", "python")
+    if language not in LANGUAGES:
+        raise GroundTruthError(
+            f"ground_truth.language: expected one of {', '.join(LANGUAGES)}, got {language!r:.100}"
+        )
     possible_answer = _load_json_field(d, "possible_answer", list)
     gt = GroundTruth(
         _load_json_field(d, "functions", list),
@@ -65,6 +82,7 @@ def _from_dict(d: Any, text: str | None) -> GroundTruth:
         fmt=fmt,
         require_think=require_think,
         underscore_to_dot=underscore_to_dot,
+        language=language,
     )
     # Read side: structure now, the rest lazily (ground_truth_json validated everything when the data was
     # written). The expected values are small; their depth bound is checked here, once per string --
@@ -97,11 +115,12 @@ def ground_truth_json(
     fmt: str = "auto",
     require_think: bool = False,
     underscore_to_dot: bool = False,
+    language: str = "python",
 ) -> str:
     """Serialise a ground truth to the documented JSON string, validated fully first: a bad one fails
     here, when the data is written, not during training -- the read side (:func:`ground_truth_from_json`)
     then only checks the structure and prepares the rest lazily. ``underscore_to_dot`` is written only
-    when true (the JSON of existing data is unchanged)."""
+    when true, ``language`` only when not ``"python"`` (the JSON of existing data is unchanged)."""
     GroundTruth(
         functions,
         possible_answer,
@@ -109,6 +128,7 @@ def ground_truth_json(
         fmt=fmt,
         require_think=require_think,
         underscore_to_dot=underscore_to_dot,
+        language=language,
     ).validate()
     d = {
         "functions": functions,
@@ -119,4 +139,6 @@ def ground_truth_json(
     }
     if underscore_to_dot:
         d["underscore_to_dot"] = True
+    if language != "python":
+        d["language"] = language
     return json.dumps(d, ensure_ascii=False)
