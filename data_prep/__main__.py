@@ -3,6 +3,8 @@
 Stages: read, generate (stage 0), judge (stage 1), validate (stage 2), final_judge (the final LLM evaluation,
 with final_judge.enabled=true), export, all (every one in order);
 ``demo --out DIR`` runs all of them on the bundled sample against a scripted loopback judge;
+``multi_turn --config FILE`` synthesizes multi-turn data (FunReason-MT), ``multi_turn_demo --out DIR`` on toy
+scripted roles;
 ``convert --input FILE [--reader xlam|bfcl|chat] [--possible-answers FILE] --out DIR [--val-fraction F]
 [--tokenizer DIR]``
 turns rows with reference calls into rl.parquet / sft.parquet with no teacher or judge (validated with
@@ -24,6 +26,9 @@ from .guard import RunFailed
 from .pipeline import RUNNERS, StageInputMissing, run_all
 from .report import format_report
 
+#: ``multi_turn --config FILE`` and ``multi_turn_demo --out DIR`` (docs/data_prep_multi_turn.md)
+MULTI_TURN_STAGES = ("multi_turn", "multi_turn_demo")
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
@@ -32,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         description="FunRL data preparation: LLM judge iteration + AST validation. "
         + __doc__.split("\n", 2)[2],
     )
-    parser.add_argument("stage", choices=[*RUNNERS, "all", "demo", "convert"])
+    parser.add_argument("stage", choices=[*RUNNERS, "all", "demo", "convert", *MULTI_TURN_STAGES])
     parser.add_argument("--config", help="YAML config file (see docs/data_prep.md)")
     parser.add_argument("--out", help="demo and convert: the output directory")
     parser.add_argument("--input", help="convert: the input file")
@@ -45,6 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("overrides", nargs="*", help="dotted overrides, e.g. judge.max_rounds=2")
     args = parser.parse_intermixed_args(argv)
     try:
+        # FunReason-MT multi-turn synthesis (data_prep/multi_turn): its own config, same exit statuses
+        if args.stage in MULTI_TURN_STAGES:
+            from .multi_turn.demo import run_cli
+
+            return run_cli(args.stage, args.config, args.out, args.overrides)
         if args.stage == "demo":
             from .demo import run_demo  # imports the loopback server only when asked
 
