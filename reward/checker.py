@@ -142,7 +142,7 @@ def _prepare_one_dict(expected):
         return False
     std = {}
     for key, acceptable in expected.items():
-        if not isinstance(acceptable, list):
+        if not isinstance(acceptable, (list, str)):  # a string: BFCL iterates its characters
             return False
         std[key] = [standardize_string(a) if type(a) is str else a for a in acceptable]
     return expected, std

@@ -147,7 +147,7 @@ class AnswerParam:
         for j, v in enumerate(values):
             if isinstance(v, dict):
                 for key, acc in v.items():
-                    if not isinstance(acc, list):
+                    if not isinstance(acc, (list, str)):  # a string: BFCL reads it character by character
                         raise GroundTruthError(
                             f"{where}[{j}].{key}: acceptable values of a dict key must be a list, got {type(acc).__name__}"
                         )

@@ -174,7 +174,9 @@ class _Parser:
             args.append(self.expr())
             if self.at(","):
                 comma = self.take(",")
-                if self.at(")"):  # tree-sitter inserts a MISSING identifier
+                if self.at(")"):  # tree-sitter inserts a MISSING identifier -- after two or more
+                    if len(args) < 2:
+                        raise SourceError(f"trailing comma at {comma.start}")
                     args.append(Node("ident", comma.end, comma.end, ""))
             elif not self.at(")"):
                 raise SourceError(f"expected , or ) at {self.peek().start}")
@@ -226,11 +228,30 @@ class _Parser:
             init = self.initializer()
             return Node("newarr", start, init.end, f"new {typ.render}[]{init.render}", (init,))
         args, end = self.arguments()
-        if self.at("{"):  # anonymous class body: checked for balance, dropped from the value
-            self.k = skip_balanced(self.toks, self.k)
+        body: tuple = ()
+        if self.at("{"):  # anonymous class body: dropped from the value, searched for calls
+            body = self.class_body()
             end = self.toks[self.k - 1].end
         render = f"new {typ.render}({', '.join(a.render for a in args)})"
-        return Node("newobj", start, end, render, tuple(args))
+        return Node("newobj", start, end, render, tuple(args) + body)
+
+    def class_body(self) -> tuple:
+        """``{{ stmt; ... }}`` (an instance initializer): its statements; any other body is only
+        checked for balanced brackets."""
+        save = self.k
+        try:
+            self.take("{")
+            self.take("{")
+            stmts = []
+            while not self.at("}"):
+                stmts.append(self.expr())
+                self.take(";")
+            self.take("}")
+            self.take("}")
+            return tuple(stmts)
+        except SourceError:
+            self.k = skip_balanced(self.toks, save)
+            return ()
 
     def initializer(self) -> Node:
         start = self.take("{").start
@@ -350,10 +371,12 @@ class _Parser:
             if node.kind not in _STATEMENT_KINDS:
                 raise SourceError(f"not a statement at {node.start}")
             ended = self.at(";")
+            nxt = self.peek()
             if ended:
                 self.take(";")
-            elif self.peek().kind != "end":
-                raise SourceError(f"expected ; at {self.peek().start}")
+            elif nxt.kind != "end" and "\n" not in self.src[node.end : nxt.start]:
+                raise SourceError(f"expected ; at {nxt.start}")  # at a line break: a MISSING ';'
+            ended = ended or nxt.kind != "end"
             out.append((node, ended))
         return out
 

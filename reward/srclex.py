@@ -27,7 +27,8 @@ _IDENT = re.compile(r"[^\W\d]\w*|[$][\w$]*|[^\W\d][\w$]*")
 _JAVA_NUM = re.compile(
     r"0[xX][0-9a-fA-F_]*[0-9a-fA-F](?:[lL])?(?![\w$])"
     r"|0[bB][01_]*[01][lL]?(?![\w$])"
-    r"|(?:\d(?:[\d_]*\d)?(?:\.(?:\d(?:[\d_]*\d)?)?)?|\.\d(?:[\d_]*\d)?)(?:[eE][+-]?\d+)?[fFdDlL]?(?![\w$])",
+    r"|\d(?:[\d_]*\d)?[lL](?![\w$])"
+    r"|(?:\d(?:[\d_]*\d)?(?:\.(?:\d(?:[\d_]*\d)?)?)?|\.\d(?:[\d_]*\d)?)(?:[eE][+-]?\d+)?[fFdD]?(?![\w$])",
     re.ASCII,
 )
 _JS_NUM = re.compile(
@@ -44,7 +45,7 @@ _OPS = sorted(
     reverse=True,
 )
 _OP = re.compile("|".join(re.escape(o) for o in _OPS))
-_SPACE = re.compile(r"\s*")
+_SPACE = re.compile(r"(?:\s+|//[^\n]*|/\*.*?\*/)*", re.DOTALL)  # comments are extras, like spaces
 # JS: a "/" starts a regular expression where an operand is expected (after these tokens).
 _REGEX_AFTER = frozenset("( , = [ : { ! & | ? ; + - * % < > ~ ^ => return typeof".split())
 
@@ -102,8 +103,8 @@ def tokenize(src: str, language: str) -> list[Token]:
             out.append(Token("end", "", n, n))
             return out
         c = src[i]
-        if src.startswith("//", i) or src.startswith("/*", i):
-            raise SourceError("comments are not read")
+        if src.startswith("/*", i):
+            raise SourceError("unclosed comment")
         if c == '"' or c == "'" and not java:
             if java and src.startswith('"""', i):
                 raise SourceError("text blocks are not read")
