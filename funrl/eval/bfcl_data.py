@@ -1,36 +1,48 @@
-"""BFCL's Python single-turn AST categories as :class:`funrl.data_prep.records.Sample` records.
+"""BFCL's single-turn entries, read as BFCL's own runner reads them: every line of every category file.
 
 Layout (that of the ``bfcl-eval`` package's ``bfcl_eval/data`` folder)::
 
     DIR/BFCL_v4_simple_python.json                  one entry per line: {"id", "question", "function"}
     DIR/possible_answer/BFCL_v4_simple_python.json  one per line: {"id", "ground_truth"}
 
-Entries are read by data preparation's own BFCL reader (``funrl.data_prep.readers``), so an evaluated
-prompt is built from exactly what a training sample holds. An entry that reader refuses (e.g. a
-parameter type outside BFCL's Python types) is listed with its reason, never silently dropped.
+The entries are kept as BFCL wrote them (all the messages of the question, the function docs unchanged),
+because BFCL's prompt is built from the whole entry; data preparation's reader turns entries into training
+samples instead (the last user message only, Python types only). Irrelevance and relevance categories
+have no possible answers. A line that cannot be read is listed with its reason and later counted as wrong,
+so every category keeps BFCL's denominator.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from funrl.data_prep import InputConfig, Sample, read_input
+from .categories import RELEVANCE, SINGLE_TURN
 
-NON_LIVE = ("simple_python", "multiple", "parallel", "parallel_multiple")
-LIVE = ("live_simple", "live_multiple", "live_parallel", "live_parallel_multiple")
-AST_CATEGORIES = NON_LIVE + LIVE
+
+@dataclass(frozen=True)
+class BFCLEntry:
+    """One BFCL entry: ``question`` = turns of chat messages, ``functions`` = BFCL function docs,
+    ``possible_answer`` = ``[{name: {param: [acceptable values]}}]`` (None in the relevance categories)."""
+
+    id: str
+    category: str
+    question: list
+    functions: list
+    possible_answer: list | None
 
 
 @dataclass
 class BFCLData:
     directory: Path
-    samples: dict[str, list[Sample]] = field(default_factory=dict)  # category -> samples, in file order
-    skipped: list[dict] = field(default_factory=list)  # {"category", "row", "reason", "detail"}
+    entries: dict[str, list[BFCLEntry]] = field(default_factory=dict)  # category -> entries, in file order
+    skipped: list[dict] = field(default_factory=list)  # {"category", "id", "reason", "detail"}
     files: dict[str, str] = field(default_factory=dict)  # category -> the entries file read
+    sizes: dict[str, int] = field(default_factory=dict)  # category -> entries in the whole file
 
 
 def find_bfcl_data(data_dir: str | Path | None = None) -> Path:
@@ -45,13 +57,13 @@ def find_bfcl_data(data_dir: str | Path | None = None) -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError(
             "BFCL data: no --data-dir given and the bfcl-eval package is not installed. Either "
-            "`pip install bfcl-eval` in another environment and pass its bfcl_eval/data folder as "
-            "--data-dir, or pass a folder holding BFCL_v4_<category>.json and possible_answer/."
+            "`pip install --no-deps bfcl-eval==2026.3.23`, or pass a folder holding "
+            "BFCL_v4_<category>.json and possible_answer/ as --data-dir."
         )
     return Path(next(iter(spec.submodule_search_locations))) / "data"
 
 
-def _category_file(directory: Path, category: str) -> Path:
+def category_file(directory: Path, category: str) -> Path:
     """The newest ``BFCL_v<N>_<category>.json`` in ``directory``."""
     pattern = re.compile(rf"BFCL_v(\d+)_{re.escape(category)}\.json")
     found = sorted(
@@ -64,52 +76,87 @@ def _category_file(directory: Path, category: str) -> Path:
     return found[-1][1]
 
 
+def count_entries(directory: Path, category: str) -> int:
+    """Non-blank lines of a category's entries file: BFCL's denominator for that category."""
+    with category_file(directory, category).open(encoding="utf-8") as f:
+        return sum(1 for line in f if line.strip())
+
+
+def _json_lines(path: Path) -> list[tuple[int, object]]:
+    rows = []
+    with path.open(encoding="utf-8") as f:
+        for i, line in enumerate(f):
+            if not line.strip():
+                continue
+            try:
+                rows.append((i, json.loads(line)))
+            except json.JSONDecodeError as e:
+                rows.append((i, e))
+    return rows
+
+
+def _answers(path: Path) -> dict[str, object]:
+    if not path.is_file():
+        raise FileNotFoundError(f"BFCL data: no possible answers at {path}")
+    return {a["id"]: a.get("ground_truth") for _, a in _json_lines(path) if isinstance(a, dict) and "id" in a}
+
+
+def _entry(row: object, category: str, answers: dict | None) -> BFCLEntry:
+    """Raises ValueError("<reason>: <detail>") for an entry BFCL could not have asked."""
+    if isinstance(row, json.JSONDecodeError):
+        raise ValueError(f"bad_json: {row}")
+    if not isinstance(row, dict) or not isinstance(row.get("id"), str):
+        raise ValueError("missing_field: the line is not an object with a string 'id'")
+    if row["id"].rsplit("_", 1)[0] != category:
+        raise ValueError(f"wrong_category: id {row['id']!r} is not a {category} id")
+    question, functions = row.get("question"), row.get("function")
+    if not isinstance(question, list) or not question or not isinstance(question[0], list):
+        raise ValueError("missing_field: 'question' is not a list of turns of messages")
+    if not all(isinstance(m, dict) and isinstance(m.get("content"), str) for m in question[0]):
+        raise ValueError("missing_field: a message of 'question' has no string 'content'")
+    if not isinstance(functions, list) or not all(isinstance(f, dict) and "name" in f for f in functions):
+        raise ValueError("bad_tools: 'function' is not a list of function docs")
+    answer = None
+    if answers is not None:
+        answer = answers.get(row["id"])
+        if not isinstance(answer, list) or not answer:
+            raise ValueError(f"no_possible_answer: no ground_truth list for {row['id']!r}")
+    return BFCLEntry(row["id"], category, question, functions, answer)
+
+
 def load_bfcl(
-    data_dir: str | Path | None = None, categories: tuple[str, ...] = AST_CATEGORIES, limit: int | None = None
+    data_dir: str | Path | None = None, categories: tuple[str, ...] = SINGLE_TURN, limit: int | None = None
 ) -> BFCLData:
-    """Read ``categories`` (each entries file with its possible answers); ``limit``: first N per category."""
-    unknown = [c for c in categories if c not in AST_CATEGORIES]
+    """Read ``categories`` (each entries file, with its possible answers where the category has them);
+    ``limit``: the first N entries of each category."""
+    unknown = [c for c in categories if c not in SINGLE_TURN]
     if unknown:
         raise ValueError(
-            f"categories: {unknown} are not BFCL Python AST categories ({', '.join(AST_CATEGORIES)})"
+            f"categories: {unknown} are not BFCL single-turn categories ({', '.join(SINGLE_TURN)})"
         )
+    if limit is not None and limit < 1:
+        raise ValueError(f"--limit must be at least 1, got {limit}")
     directory = find_bfcl_data(data_dir)
     data = BFCLData(directory)
     for category in categories:
-        entries = _category_file(directory, category)
-        answers = directory / "possible_answer" / entries.name
-        if not answers.is_file():
-            raise FileNotFoundError(f"BFCL data: {entries.name} has no possible answers at {answers}")
-        data.files[category] = str(entries)
-        inp = InputConfig(
-            path=str(entries), format="bfcl", possible_answers=str(answers), name="bfcl", limit=limit
-        )
-        samples = data.samples.setdefault(category, [])
-        for item in read_input(inp):
-            if isinstance(item, Sample):
-                if item.category != category:
-                    data.skipped.append(
-                        {
-                            "category": category,
-                            "row": item.id,
-                            "reason": "read:wrong_category",
-                            "detail": item.category,
-                        }
-                    )
-                    continue
-                samples.append(item)
-            else:
-                data.skipped.append({"category": category, "id": _entry_id(entries, item["row"]), **item})
+        path = category_file(directory, category)
+        answers = None if category in RELEVANCE else _answers(directory / "possible_answer" / path.name)
+        data.files[category] = str(path)
+        rows = _json_lines(path)
+        data.sizes[category] = len(rows)
+        entries = data.entries.setdefault(category, [])
+        for line, row in itertools.islice(rows, limit):
+            try:
+                entries.append(_entry(row, category, answers))
+            except ValueError as e:
+                reason, _, detail = str(e).partition(": ")
+                entry_id = row.get("id") if isinstance(row, dict) else None
+                data.skipped.append(
+                    {
+                        "category": category,
+                        "id": entry_id or f"line {line}",
+                        "reason": reason,
+                        "detail": detail,
+                    }
+                )
     return data
-
-
-def _entry_id(path: Path, row: int) -> str | None:
-    """The ``id`` of the entry at ``row`` (0-based line) of a JSON-lines file, when it can be read."""
-    try:
-        with path.open(encoding="utf-8") as f:
-            for i, line in enumerate(f):
-                if i == row:
-                    return str(json.loads(line).get("id"))
-    except (ValueError, AttributeError, OSError):
-        pass
-    return None

@@ -1,38 +1,40 @@
 """BFCL evaluation against the real loopback OpenAI-compatible server, on BFCL-format files of our own.
 
-The fixture has entries in all 8 Python AST categories; the server answers each with the gold answer or
-a corrupted one, so every accuracy below is known by hand:
+The fixture has entries in the Python single-turn categories; the server answers each with the gold answer
+(in the format the prompt asks for) or a chosen reply, so every number below is known by hand:
 
-    simple_python      2/5  (gold, gold, wrong string value, plain text, an entry that cannot be read)
+    simple_python      2/5  (gold, gold, wrong string value, plain text, a line that cannot be read)
     multiple           1/2  (gold, wrong function)
     parallel           1/2  (gold in reverse order, one call missing)
     parallel_multiple  2/2
-    Non-Live AST = (0.4 + 0.5 + 0.5 + 1.0) / 4 = 0.6
     live_simple        2/3  (gold, gold, the server refuses with 400)
     live_multiple      1/1,  live_parallel 0/1 (wrong value),  live_parallel_multiple 1/1
-    Live = (2 + 1 + 0 + 1) / (3 + 1 + 1 + 1) = 4/6;   mean = (0.6 + 4/6) / 2 = 0.6333...
+    irrelevance        1/2  (no call: right; a call: wrong)
+    live_irrelevance   1/1  (``[]`` is no call),   live_relevance 1/2 (a call: right; prose: wrong)
+
+BFCL's summary (no Java / JavaScript run): Simple AST n/a; Non-Live Overall (shown partial, the missing
+languages count 0) = ((0.4 + 0 + 0) / 3 + 0.5 + 0.5 + 1) / 4 = 0.5333...; Live = (2+1+0+1) / 6;
+Irrelevance Detection = (1/2 + 1) / 2 = 0.75; Relevance Detection = 0.5.
 """
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
+import sys
 import time
 from pathlib import Path
 
 import pytest
-from funrl.data_prep import prompt_messages
 from funrl.data_prep.client import EndpointError
 from funrl.data_prep.config import EndpointConfig
 from funrl.data_prep.journal import Journal
-from funrl.data_prep.render import render_answer, system_prompt
+from funrl.data_prep.render import python_calls, render_answer, system_prompt
 
 from funrl.eval import EvalConfig, build_report, load_bfcl, markdown_report, run_bfcl
 from funrl.eval.__main__ import main
-from funrl.eval.bfcl import score_reply
+from funrl.eval.prompts import bfcl_messages
 from funrl.toy.scripted_server import OpenAIServer
-from tests.bfcl_data import GOLD_FAILS_OFFICIALLY
 
 
 def fn(name: str, **params: str) -> dict:
@@ -47,7 +49,7 @@ def fn(name: str, **params: str) -> dict:
 WEATHER = fn("get_weather", city="string", unit="string")
 TIME = fn("get_time", zone="string")
 AREA = fn("geometry.area", base="integer", height="integer")
-BAD = {"name": "bad", "description": "", "parameters": {"type": "dict", "properties": {"x": {"type": "str"}}}}
+UNREAD = "simple_python_4"  # written without its 'function' field
 
 
 def w(city: str) -> dict:
@@ -58,25 +60,17 @@ def w(city: str) -> dict:
 FIXTURE = {
     "simple_python_0": ([AREA], [{"geometry.area": {"base": [10], "height": [5]}}], "gold"),
     "simple_python_1": ([WEATHER], [w("Paris")], "gold"),
-    "simple_python_2": (
-        [WEATHER],
-        [w("Paris")],
-        "<think>x</think><answer>[get_weather(city='Lyon')]</answer>",
-    ),
+    "simple_python_2": ([WEATHER], [w("Paris")], "[get_weather(city='Lyon')]"),
     "simple_python_3": ([WEATHER], [w("Paris")], "I cannot do that."),
-    "simple_python_4": ([BAD], [{"bad": {"x": ["1"]}}], "gold"),
+    UNREAD: ([WEATHER], [w("Paris")], "gold"),
     "multiple_0": ([WEATHER, TIME], [w("Oslo")], "gold"),
-    "multiple_1": ([WEATHER, TIME], [w("Oslo")], "<think>x</think><answer>[get_time(zone='CET')]</answer>"),
+    "multiple_1": ([WEATHER, TIME], [w("Oslo")], "[get_time(zone='CET')]"),
     "parallel_0": (
         [WEATHER],
         [w("Paris"), w("Rome")],
-        "<think>x</think><answer>[get_weather(city='Rome'), get_weather(city='Paris', unit='celsius')]</answer>",
+        "[get_weather(city='Rome'), get_weather(city='Paris', unit='celsius')]",
     ),
-    "parallel_1": (
-        [WEATHER],
-        [w("Paris"), w("Rome")],
-        "<think>x</think><answer>[get_weather(city='Rome')]</answer>",
-    ),
+    "parallel_1": ([WEATHER], [w("Paris"), w("Rome")], "[get_weather(city='Rome')]"),
     "parallel_multiple_0": ([WEATHER, TIME], [w("Kyiv"), {"get_time": {"zone": ["EET"]}}], "gold"),
     "parallel_multiple_1": ([WEATHER, TIME], [w("Lima"), {"get_time": {"zone": ["PET"]}}], "gold"),
     "live_simple_0-0-0": ([WEATHER], [w("Paris")], "gold"),
@@ -86,9 +80,14 @@ FIXTURE = {
     "live_parallel_0-0-0": (
         [WEATHER],
         [w("Paris"), w("Rome")],
-        "<think>x</think><answer>[get_weather(city='Paris'), get_weather(city='Milan')]</answer>",
+        "[get_weather(city='Paris'), get_weather(city='Milan')]",
     ),
     "live_parallel_multiple_0-0-0": ([WEATHER, TIME], [w("Nice"), {"get_time": {"zone": ["CET"]}}], "gold"),
+    "irrelevance_0": ([WEATHER], None, "None of the functions can answer this."),
+    "irrelevance_1": ([WEATHER], None, "[get_weather(city='Paris')]"),
+    "live_irrelevance_0-0-0": ([TIME], None, "[]"),
+    "live_relevance_0-0-0": ([TIME], None, "[get_time(zone='UTC')]"),
+    "live_relevance_1-1-0": ([TIME], None, "What time zone do you mean?"),
 }
 REFUSED = "live_simple_2-2-0"
 
@@ -107,33 +106,38 @@ def write_bfcl(directory: Path, fixture: dict) -> Path:
     for category, items in by_cat.items():
         with open(directory / f"BFCL_v4_{category}.json", "w") as f:
             for entry_id, functions, _ in items:
-                question = [[{"role": "user", "content": query_of(entry_id)}]]
-                f.write(json.dumps({"id": entry_id, "question": question, "function": functions}) + "\n")
-        with open(directory / "possible_answer" / f"BFCL_v4_{category}.json", "w") as f:
-            for entry_id, _, answer in items:
-                f.write(json.dumps({"id": entry_id, "ground_truth": answer}) + "\n")
+                entry = {"id": entry_id, "question": [[{"role": "user", "content": query_of(entry_id)}]]}
+                if entry_id != UNREAD:
+                    entry["function"] = functions
+                f.write(json.dumps(entry) + "\n")
+        if items[0][2] is not None:
+            with open(directory / "possible_answer" / f"BFCL_v4_{category}.json", "w") as f:
+                for entry_id, _, answer in items:
+                    f.write(json.dumps({"id": entry_id, "ground_truth": answer}) + "\n")
     return directory
 
 
-def gold_reply(answer: list) -> str:
-    calls = [
+def gold_calls(answer: list) -> list[dict]:
+    return [
         {name: {p: v[0] for p, v in params.items() if v[0] != ""}}
         for c in answer
         for name, params in c.items()
     ]
-    return render_answer("Reasoning.", calls, "think_answer")
-
-
-def responder(body: dict) -> str:
-    user = [m["content"] for m in body["messages"] if m["role"] == "user"][-1]
-    entry_id = user[1 : user.index("]")]
-    functions, answer, reply = FIXTURE[entry_id]
-    return gold_reply(answer) if reply == "gold" else reply
 
 
 def entry_of(body: dict) -> str:
     user = [m["content"] for m in body["messages"] if m["role"] == "user"][-1]
     return user[1 : user.index("]")]
+
+
+def responder(body: dict) -> str:
+    """Gold answers in the format the prompt asks for: BFCL's python-call list, or think_answer."""
+    functions, answer, reply = FIXTURE[entry_of(body)]
+    if reply != "gold":
+        return reply
+    if body["messages"][0]["content"].startswith("You are an expert in composing functions."):
+        return python_calls(gold_calls(answer))
+    return render_answer("Reasoning.", gold_calls(answer), "think_answer")
 
 
 @pytest.fixture()
@@ -153,63 +157,99 @@ def config(server: OpenAIServer, data_dir: Path, out: Path, **kw) -> EvalConfig:
         max_tokens=256,
         timeout_s=10,
     )
+    kw.setdefault("categories", ("python",))  # BFCL's group: every single-turn category but Java / JS
     return EvalConfig(endpoint=endpoint, output_dir=str(out), data_dir=str(data_dir), progress=False, **kw)
 
 
 def check_expected_report(report: dict) -> None:
-    cats = {c: (s["n"], s["correct"]) for c, s in report["categories"].items()}
+    cats = {c: (s["total"], s["correct"]) for c, s in report["categories"].items()}
     assert cats == {
         "simple_python": (5, 2),
         "multiple": (2, 1),
         "parallel": (2, 1),
         "parallel_multiple": (2, 2),
+        "irrelevance": (2, 1),
         "live_simple": (3, 2),
         "live_multiple": (1, 1),
         "live_parallel": (1, 0),
         "live_parallel_multiple": (1, 1),
+        "live_irrelevance": (1, 1),
+        "live_relevance": (2, 1),
     }
-    assert report["non_live_ast"] == pytest.approx(0.6, abs=1e-15)
-    assert report["live"] == {"accuracy": 4 / 6, "n": 6, "correct": 4}
-    assert report["mean_non_live_ast_and_live"] == pytest.approx((0.6 + 4 / 6) / 2, abs=1e-15)
-    assert "not BFCL's official overall" in report["mean_label"]
-    # BFCL's own error types: a wrong name among several functions is reported by the simple checker
-    # that "multiple" delegates to; a parallel call with a wrong value finds no match.
-    assert report["error_types_by_category"] == {
-        "simple_python": {"value_error:string": 1, "format_error:no_answer": 1, "unread:bad_tools": 1},
+    assert report["categories"]["simple_python"]["accuracy"] == 0.4
+    s = report["summary"]
+    assert s["non_live"]["Simple AST"]["display"] == "n/a (not run)"
+    assert s["non_live"]["Non-Live Overall Acc"]["accuracy"] == pytest.approx(
+        ((0.4 + 0 + 0) / 3 + 2) / 4, abs=1e-15
+    )
+    assert s["non_live"]["Non-Live Overall Acc"]["not_run"] == ["simple_java", "simple_javascript"]
+    assert s["live"]["AST Summary"]["accuracy"] == pytest.approx(4 / 6, abs=1e-15)
+    assert s["live"]["AST Summary"]["display"] == "66.67"
+    assert s["hallucination"]["Irrelevance Detection"]["accuracy"] == 0.75
+    assert s["hallucination"]["Relevance Detection"]["accuracy"] == 0.5
+    assert s["papers"]["Mean of Non-Live AST and Live"]["display"] == "n/a (not run)"
+    by_category = dict(report["error_types_by_category"])
+    simple = by_category.pop("simple_python")  # plain text: whatever format error the reward names
+    assert simple["value_error:string"] == 1 and simple["unread:bad_tools"] == 1 and sum(simple.values()) == 3
+    assert [t for t in simple if t not in ("value_error:string", "unread:bad_tools")][0].startswith(
+        "format_error:"
+    )
+    assert by_category == {
         "multiple": {"simple_function_checker:wrong_func_name": 1},
         "parallel": {"parallel_function_checker_no_order:wrong_count": 1},
+        "irrelevance": {"irrelevance_error:decoder_success": 1},
         "live_simple": {"request_error:http_400": 1},
         "live_parallel": {"parallel_function_checker_no_order:cannot_find_match": 1},
+        "live_relevance": {"relevance_error:decoder_failed": 1},
     }
-    assert sum(report["error_types"].values()) == report["wrong"] == 7
-    assert [(s["id"], s["reason"]) for s in report["skipped"]] == [("simple_python_4", "read:bad_tools")]
+    assert sum(report["error_types"].values()) == report["wrong"] == 9
+    assert [(s["id"], s["reason"]) for s in report["skipped"]] == [(UNREAD, "bad_tools")]
 
 
-def test_eval_against_loopback_server_gold_and_corrupted(data_dir, tmp_path):
+def test_eval_against_loopback_server_gold_and_chosen_replies(data_dir, tmp_path):
     with OpenAIServer(responder) as server:
         server.add_fault("http_400", times=1, match=query_of(REFUSED))
         report = run_bfcl(config(server, data_dir, tmp_path / "out"))
         log = list(server.log)
     check_expected_report(report)
-    assert len(log) == 16  # every readable entry asked once
-    # The prompt is the training prompt: data preparation's system prompt (tools + format) and the query.
-    data = load_bfcl(data_dir)
-    sample = next(s for s in data.samples["multiple"] if s.id.endswith("multiple_0"))
+    assert len(log) == len(FIXTURE) - 1  # every readable entry asked once
+    # BFCL's prompt: its system prompt (the functions with BFCL's Python note), then the entry's messages
+    entry = next(e for e in load_bfcl(data_dir, ("multiple",)).entries["multiple"] if e.id == "multiple_0")
     body = next(r.body for r in log if entry_of(r.body) == "multiple_0")
-    assert body["messages"] == prompt_messages(sample, "think_answer")
-    assert body["messages"][0]["content"] == system_prompt([WEATHER, TIME], "think_answer")
+    assert body["messages"] == bfcl_messages(entry)
+    assert body["messages"][1] == {"role": "user", "content": query_of("multiple_0")}
+    assert (
+        "get_weather tool Note that the provided function is in Python 3 syntax."
+        in body["messages"][0]["content"]
+    )
     assert (body["model"], body["temperature"], body["max_tokens"]) == ("funrl-test", 0.0, 256)
     out = tmp_path / "out"
     assert json.loads((out / "report.json").read_text()) == json.loads(json.dumps(report))
     rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
-    assert len(rows) == 17 and sum(r["valid"] for r in rows) == 10
+    assert len(rows) == len(FIXTURE) and sum(r["valid"] for r in rows) == 13
     assert next(r for r in rows if r["id"] == REFUSED)["output"] is None
     md = (out / "report.md").read_text()
-    assert "| simple_python | 5 | 2 | 40.00 |" in md
-    assert "| **Live** (sample-weighted) | 6 | 4 | **66.67** |" in md
-    assert "**Non-Live AST** (unweighted mean of the 4 non-live) | | | **60.00** |" in md
-    assert "Mean of Non-Live AST and Live (not BFCL's official overall accuracy)** | | | **63.33** |" in md
-    assert "simple_python simple_python_4: read:bad_tools" in md
+    assert "| simple_python | 5 | 2 | 40.00 |" in md and "| live | AST Summary | 66.67 |" in md
+    assert "| non_live | Simple AST | n/a (not run) |" in md
+    assert "| hallucination | Irrelevance Detection | 75.00 |" in md
+    assert "simple_python simple_python_4: bad_tools" in md
+
+
+def test_training_prompt_style(data_dir, tmp_path):
+    """--prompt-style training: data preparation's training prompt byte for byte, replies read as --fmt."""
+    with OpenAIServer(responder) as server:
+        report = run_bfcl(
+            config(server, data_dir, tmp_path / "t", prompt_style="training", categories=("multiple",))
+        )
+        body = server.log[0].body
+    assert body["messages"][0] == {
+        "role": "system",
+        "content": system_prompt([WEATHER, TIME], "think_answer"),
+    }
+    assert body["messages"][1] == {"role": "user", "content": query_of(entry_of(body))}
+    # the gold answer (think_answer) is right; "[get_time(zone='CET')]" has no <answer> block: wrong
+    assert report["categories"]["multiple"] == {"accuracy": 0.5, "correct": 1, "total": 2}
+    assert report["score_fmt"] == "think_answer" and report["prompt_style"] == "training"
 
 
 def test_resume_reuses_journaled_replies(data_dir, tmp_path):
@@ -220,19 +260,20 @@ def test_resume_reuses_journaled_replies(data_dir, tmp_path):
         with pytest.raises(EndpointError, match="rerun the same command to resume"):
             run_bfcl(config(server, data_dir, out))
         journal = Journal(out / "journal.sqlite")
-        answered = {e.logical_id.rsplit(":", 1)[1] for e in journal.entries()}
+        answered = {e.logical_id.split("/", 1)[1] for e in journal.entries()}
         journal.close()
-        assert "multiple_1" not in answered and REFUSED in answered and len(answered) >= 1
+        assert "multiple_1" not in answered and REFUSED in answered
         first = len(server.log)
         server.clear_faults()
         report = run_bfcl(config(server, data_dir, out))
         asked_again = [entry_of(r.body) for r in server.log[first:]]
     check_expected_report(report)  # the journaled 400 still counts, without being asked again
-    assert sorted(asked_again) == sorted(set(FIXTURE) - {"simple_python_4"} - answered)
+    assert sorted(asked_again) == sorted(set(FIXTURE) - {UNREAD} - answered)
     assert report["requests"]["reused_from_journal"] == len(answered)
 
 
 def test_cli(data_dir, tmp_path, capsys):
+    base = ["bfcl", "--endpoint", "http://127.0.0.1:9/v1", "--model", "m", "--no-progress"]
     with OpenAIServer(responder) as server:
         argv = ["bfcl", "--endpoint", server.base_url, "--model", "m", "--data-dir", str(data_dir)]
         argv += ["--out", str(tmp_path / "cli"), "--categories", "parallel", "live_parallel", "--no-progress"]
@@ -240,25 +281,46 @@ def test_cli(data_dir, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "| parallel | 2 | 1 | 50.00 |" in printed and "| live_parallel | 1 | 0 | 0.00 |" in printed
     report = json.loads((tmp_path / "cli" / "report.json").read_text())
-    assert report["non_live_ast"] is None and report["mean_non_live_ast_and_live"] is None
-    assert report["notes"][0].startswith(
-        "Non-Live AST not computed: simple_python, multiple, parallel_multiple"
+    assert list(report["categories"]) == ["parallel", "live_parallel"]
+    assert report["summary"]["non_live"]["Parallel AST"]["display"] == "50.00"
+    assert report["summary"]["live"]["AST Summary"]["display"] == "n/a (not run)"
+    # bad input: exit 2, one line naming what is wrong, nothing asked
+    for extra, message in (
+        (["--data-dir", str(tmp_path / "none")], "not a directory"),
+        (["--data-dir", str(data_dir), "--categories", "non_live"], "no BFCL_v<N>_simple_java.json"),
+        (["--categories", "memory"], "'memory' is a BFCL agentic"),
+        (["--categories", "simple"], "unknown category or group 'simple'"),
+        (["--limit", "0"], "limit must be at least 1"),
+        (["--mode", "fc", "--require-think"], "FC mode reads tool calls"),
+    ):
+        assert main(base + extra) == 2, extra
+        assert message in capsys.readouterr().err
+
+
+def test_multi_turn_categories_dispatch_or_fail_clearly(data_dir, tmp_path, capsys, monkeypatch):
+    import funrl.eval.bfcl as bfcl
+
+    real = bfcl.importlib.util.find_spec
+    monkeypatch.setattr(
+        bfcl.importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "funrl.eval.multi_turn" else real(name, *a),
     )
-    assert (
-        main(
-            [
-                "bfcl",
-                "--endpoint",
-                "http://127.0.0.1:9/v1",
-                "--model",
-                "m",
-                "--data-dir",
-                str(tmp_path / "none"),
-            ]
-        )
-        == 2
-    )
-    assert "not a directory" in capsys.readouterr().err
+    argv = ["bfcl", "--endpoint", "http://127.0.0.1:9/v1", "--model", "m", "--data-dir", str(data_dir)]
+    assert main([*argv, "--categories", "parallel", "multi_turn_base"]) == 2
+    assert "multi-turn categories (multi_turn_base, " in capsys.readouterr().err
+
+
+def test_humaneval_subcommand_dispatch(tmp_path, capsys, monkeypatch):
+    import funrl.eval.__main__ as cli
+
+    assert cli.run_subcommand("humaneval", ["--x"], module="funrl.eval.no_such_module") == 2
+    assert "no funrl.eval.no_such_module module" in capsys.readouterr().err
+    (tmp_path / "fake_humaneval.py").write_text("def main(argv):\n    print('got', argv)\n    return 7\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert cli.run_subcommand("humaneval", ["--endpoint", "u"], module="fake_humaneval") == 7
+    assert "got ['--endpoint', 'u']" in capsys.readouterr().out
+    sys.modules.pop("fake_humaneval", None)
 
 
 def test_wandb_offline(data_dir, tmp_path, monkeypatch):
@@ -277,52 +339,12 @@ def test_wandb_offline(data_dir, tmp_path, monkeypatch):
     deadline = time.monotonic() + 60
     while "bfcl/parallel" not in (logged := read_run(runs[0])) and time.monotonic() < deadline:
         time.sleep(0.5)
-    accuracy = report["categories"]["parallel"]["accuracy"]
-    assert 0 < accuracy < 1  # the responder answers some entries right and some wrong
-    assert logged["bfcl/parallel"] == [(0, pytest.approx(accuracy))]
-    # only the category asked for; the aggregates need categories that were not run, so none is logged
-    assert report["non_live_ast"] is None and report["live"]["accuracy"] is None
-    assert sorted(k for k in logged if k.startswith("bfcl/") and "/error_types" not in k) == ["bfcl/parallel"]
-    # the error-type table: one row per error type of the report
+    assert report["categories"]["parallel"]["accuracy"] == 0.5
+    assert logged["bfcl/parallel"] == [(0, pytest.approx(0.5))]
+    # the summary columns that are complete with parallel alone: only BFCL's "Parallel AST"
+    summary_keys = sorted(k for k in logged if k.startswith("bfcl_summary/"))
+    assert summary_keys == ["bfcl_summary/non_live/Parallel AST"]
     assert logged["bfcl/error_types/nrows"] == [(0, len(report["error_types"]))]
-    assert logged["bfcl/error_types/ncols"] == [(0, 2)]
-
-
-def test_every_real_bfcl_entry_reads_and_its_gold_scores_as_bfcl_says(tmp_path):
-    """All 2,351 entries of BFCL's 8 Python AST categories (functions + possible answers from the golden
-    set; our own question text) go through the eval's loader, prompt and scoring; each gold answer (JSON
-    rendering, in a <tool_call> block) gets the verdict BFCL's own checker gave it."""
-    golden = Path(__file__).parents[1] / "data" / "bfcl"
-    with gzip.open(golden / "entries.jsonl.gz", "rt") as f:
-        entries = [json.loads(line) for line in f]
-    with gzip.open(golden / "verdicts.jsonl.gz", "rt") as f:
-        gold = {
-            r["id"]: (r["text"], r["valid"])
-            for r in map(json.loads, f)
-            if r["kind"] == "gold" and r["rendering"] == "json"
-        }
-    fixture = {e["id"]: (e["function"], e["ground_truth"], "gold") for e in entries}
-    data = load_bfcl(write_bfcl(tmp_path / "real", fixture))
-    # data_prep's reader refuses a parameter with no acceptable value (BFCL's data has two); both fail
-    # BFCL's own checker whatever the answer, and the evaluation counts them as wrong too.
-    unread = {s["id"] for s in data.skipped}
-    assert unread == {"live_simple_106-63-0", "live_simple_112-68-0"} <= GOLD_FAILS_OFFICIALLY
-    assert {s["reason"] for s in data.skipped} == {"read:bad_ground_truth"}
-    samples = [s for c in data.samples.values() for s in c]
-    assert len(samples) + len(unread) == len(entries) == 2351
-    cfg = EvalConfig(fmt="think_tool_call", progress=False)
-    disagree, failed = [], set()
-    for s in samples:
-        entry_id = s.id.split(":", 1)[1]
-        prompt_messages(s, "think_tool_call")  # every prompt builds
-        text, official = gold[entry_id]
-        row = score_reply(s, f"<think>r</think><tool_call>{text}</tool_call>", None, cfg)
-        if row["valid"] != official:
-            disagree.append(entry_id)
-        if not row["valid"]:
-            failed.add(entry_id)
-    assert disagree == []
-    assert failed | unread == GOLD_FAILS_OFFICIALLY
 
 
 def test_report_says_when_it_was_a_limit_run():
