@@ -10,6 +10,7 @@ from typing import Any
 from .checker import ast_checker, is_function_calling_format
 from .decode import decode
 from .ground_truth import GroundTruth, GroundTruthError, ground_truth_from_dict, ground_truth_from_json
+from .java_js import LANGUAGES
 from .pycall import FormatError
 
 log = logging.getLogger(__name__)
@@ -37,9 +38,14 @@ class Result:
         return self.calls is not None
 
 
-def parse(text: str, fmt: str = "auto", *, require_think: bool = False) -> list[dict[str, dict]]:
-    """Decode model output into calls ``[{name: {param: value}}]``. Raises :class:`FormatError`."""
-    return decode(text, fmt, require_think)[0]
+def parse(
+    text: str, fmt: str = "auto", *, require_think: bool = False, language: str = "python"
+) -> list[dict[str, dict]]:
+    """Decode model output into calls ``[{name: {param: value}}]`` (Java/JS: values are source text).
+    Raises :class:`FormatError`."""
+    if language not in LANGUAGES:
+        raise ValueError(f"language: expected one of {', '.join(LANGUAGES)}; got {language!r:.100}")
+    return decode(text, fmt, require_think, language)[0]
 
 
 @lru_cache(maxsize=256)
