@@ -13,7 +13,7 @@ Always: resource limits (CPU, address space, processes, file size, open files, n
 wall-clock timeout that kills the process group, and a sweep killing any process that still names the
 run's directory. Then, where the kernel allows it, the child applies to itself, in this order:
 ``namespaces`` (new user + network namespaces: no network), ``landlock`` (writes only beneath the
-directory; no TCP; signals scoped), ``seccomp`` (no fork/exec, no sockets but AF_UNIX, no ptrace,
+directory; no TCP; signals scoped), ``seccomp`` (no fork/exec, no socket at all, no ptrace,
 no raising limits, ...) and ``audit`` (a ``sys.addaudithook`` hook refusing and recording the same
 at the Python level). :func:`probe` says which are active; docs/eval_humaneval.md says what each
 stops and what none of them stops. Run as a script, this file is the child (standard library only).
@@ -49,7 +49,7 @@ class Limits:
     timeout_s: float = 10.0  # wall clock, then the whole process group is killed
     cpu_s: int = 10  # CPU seconds (RLIMIT_CPU)
     memory_mb: int = 1024  # address space (RLIMIT_AS)
-    max_processes: int = 32  # RLIMIT_NPROC (threads count); per run inside a user namespace
+    max_processes: int = 32  # RLIMIT_NPROC (threads count), set only inside a user namespace
     file_size_mb: int = 16  # largest file the program may write (RLIMIT_FSIZE)
     open_files: int = 64  # RLIMIT_NOFILE
 
@@ -178,17 +178,29 @@ def _verdict(messages: dict, status: int, timed_out: bool, limits: Limits, outpu
 
 
 def _kill_strays(root: str) -> None:
-    """Kill any process whose command line names this run's directory (one that left the group)."""
-    needle = root.encode()
-    for pid in os.listdir("/proc") if os.path.isdir("/proc") else ():
-        if not pid.isdigit():
-            continue
+    """Kill any process whose command line names this run's directory (one that left the group), and
+    wait (2 s at most) until they are dead: SIGKILL is delivered asynchronously."""
+    needle, killed = root.encode(), []
+    for pid in filter(str.isdigit, os.listdir("/proc") if os.path.isdir("/proc") else ()):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 if needle in f.read():
                     os.kill(int(pid), signal.SIGKILL)
-        except (OSError, ValueError):
+                    killed.append(pid)
+        except OSError:
             continue
+    deadline = time.monotonic() + 2.0
+    while killed and time.monotonic() < deadline:
+        killed = [pid for pid in killed if _running(pid)]
+        time.sleep(0.005)
+
+
+def _running(pid: str) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return False
 
 
 def probe(layers: tuple[str, ...] = LAYERS) -> RunResult:
@@ -215,25 +227,6 @@ def _set_rlimits(limits: dict) -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits["file_size_mb"] * mb,) * 2)
     resource.setrlimit(resource.RLIMIT_NOFILE, (limits["open_files"],) * 2)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-
-def _set_nproc(limits: dict, in_userns: bool) -> None:
-    """In a user namespace the count is this run's processes; outside it, every process of the user
-    counts (root is exempt from the limit there), so the allowance is added to the current count."""
-    n = limits["max_processes"]
-    if not in_userns:
-        if os.getuid() == 0:
-            return
-        uid = str(os.getuid())
-        mine = 0
-        for pid in filter(str.isdigit, os.listdir("/proc")):
-            try:
-                with open(f"/proc/{pid}/status") as f:
-                    mine += any(line.split()[1:2] == [uid] for line in f if line.startswith("Uid:"))
-            except OSError:
-                continue
-        n += mine
-    resource.setrlimit(resource.RLIMIT_NPROC, (n, n))
 
 
 def _enter_namespaces() -> str:
@@ -277,7 +270,7 @@ def _landlock(work: str) -> str:
 
 # Syscall numbers (x86-64, arm64) refused outright with EPERM, then those with a condition.
 _DENIED = (
-    "fork", "vfork", "execve", "execveat", "ptrace", "tkill", "setrlimit", "unshare", "setns", "mount",
+    "fork", "vfork", "execve", "execveat", "socket", "ptrace", "tkill", "setrlimit", "unshare", "setns", "mount",
     "umount2", "pivot_root", "chroot", "bpf", "perf_event_open", "keyctl", "add_key", "request_key",
     "userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register", "process_vm_readv",
     "process_vm_writev", "pidfd_send_signal", "open_tree", "move_mount", "fsopen", "fsmount",
@@ -305,9 +298,10 @@ _SYSCALLS = {
 
 def seccomp_filter(machine: str, pid: int) -> list[tuple[int, int, int, int]]:
     """The classic-BPF seccomp program ``[(code, jt, jf, k)]`` for ``machine`` (``platform.machine()``):
-    the syscalls in ``_DENIED`` fail with EPERM; ``clone`` only for threads; ``clone3`` ENOSYS (glibc
-    then uses ``clone``); ``socket`` AF_UNIX only; ``kill``/``tgkill`` only to ``pid``; ``prlimit64``
-    only to read. Another architecture's syscalls kill the process."""
+    the syscalls in ``_DENIED`` fail with EPERM (``socket`` included: no socket of any family, so no
+    Unix socket such as a container runtime's either; ``socketpair`` stays, for asyncio); ``clone``
+    only for threads; ``clone3`` ENOSYS (glibc then uses ``clone``); ``kill``/``tgkill`` only to
+    ``pid``; ``prlimit64`` only to read. Another architecture's syscalls kill the process."""
     audit_arch, nr = _SYSCALLS[machine]
     ld, jeq, jge, jset, ret = 0x20, 0x15, 0x35, 0x45, 0x06
     allow, kill_process, eperm, enosys = 0x7FFF0000, 0x80000000, 0x50000 | 1, 0x50000 | 38
@@ -326,7 +320,7 @@ def seccomp_filter(machine: str, pid: int) -> list[tuple[int, int, int, int]]:
     for name in _DENIED:
         if name in nr:
             emit(jeq, nr[name], "deny")
-    special = ("clone", "clone3", "socket", "kill", "tgkill", "prlimit64")
+    special = ("clone", "clone3", "kill", "tgkill", "prlimit64")
     for name in special:
         emit(jeq, nr[name], name)
     emit(ret, allow)
@@ -335,9 +329,6 @@ def seccomp_filter(machine: str, pid: int) -> list[tuple[int, int, int, int]]:
     emit(jset, 0x00010000, "allow", "deny")  # CLONE_THREAD
     labels["clone3"] = len(prog)
     emit(ret, enosys)
-    labels["socket"] = len(prog)
-    emit(ld, arg0_lo)
-    emit(jeq, 1, "allow", "deny")  # AF_UNIX
     for name in ("kill", "tgkill"):
         labels[name] = len(prog)
         emit(ld, arg0_lo)
@@ -475,7 +466,10 @@ def _child_main(config_json: str, result_fd: int) -> None:
                 in_userns = in_userns or how == "user+net"
             except (OSError, AttributeError) as e:
                 unavailable[name] = str(e)
-    _set_nproc(limits, in_userns)
+    if in_userns:  # there the limit counts this run's processes (and threads) only
+        resource.setrlimit(resource.RLIMIT_NPROC, (limits["max_processes"],) * 2)
+    else:  # outside, it would count every process of the user (and root is exempt)
+        unavailable["max_processes"] = "not limited: needs the user namespace"
     if "seccomp" in requested:
         try:
             layers["seccomp"] = _seccomp()

@@ -31,7 +31,7 @@ def test_a_correct_program_passes_with_every_layer_this_kernel_allows() -> None:
     source = "def add(a, b):\n    return a + b\n\nassert add(2, 3) == 5\n"
     result = run_program(source, FAST)
     assert result == RunResult(True, "passed", "", ACTIVE, result.unavailable)
-    assert set(ACTIVE) | set(result.unavailable) == set(LAYERS)
+    assert set(LAYERS) <= set(ACTIVE) | set(result.unavailable)
 
 
 def test_a_wrong_program_fails_with_the_failed_assertion() -> None:
@@ -90,8 +90,8 @@ def _processes_naming(text: str) -> list[int]:
 
 @pytest.mark.parametrize("layers", [LAYERS, ("seccomp",), ("audit",), ("namespaces",)])
 def test_a_fork_bomb_is_stopped_and_leaves_no_process(layers: tuple[str, ...]) -> None:
-    if not set(layers) <= set(ACTIVE):
-        pytest.skip(f"{layers} unavailable here")
+    if not set(layers) <= set(ACTIVE) or (layers == ("namespaces",) and ACTIVE["namespaces"] != "user+net"):
+        pytest.skip(f"{layers} unavailable here (or no user namespace to count processes in)")
     # namespaces alone: forks do happen, up to the per-run process limit (counted in the user
     # namespace), and the bomb churns at that limit until the wall clock kills the group.
     result = run_program(FORK_BOMB, Limits(timeout_s=3, max_processes=16), layers)
