@@ -16,7 +16,7 @@ import pytest
 from funrl.eval.sandbox import LAYERS, Limits, RunResult, probe, run_program, seccomp_filter
 
 ACTIVE = probe().layers  # the layers this kernel allows (all four on Linux >= 6.7 with user namespaces)
-FAST = Limits(timeout_s=5, cpu_s=4)
+FAST = Limits(timeout_s=30, cpu_s=10)  # generous: the machine may be busy (no timing is asserted)
 
 
 def _process_alive(pid: int) -> bool:
@@ -62,7 +62,7 @@ def test_an_infinite_loop_is_stopped_by_the_wall_clock() -> None:
 
 
 def test_an_infinite_loop_is_stopped_by_the_cpu_limit() -> None:
-    result = run_program("while True:\n    pass\n", Limits(timeout_s=30, cpu_s=1))
+    result = run_program("while True:\n    pass\n", Limits(timeout_s=300, cpu_s=1))
     assert (result.passed, result.reason) == (False, "timeout")
     assert "CPU time limit" in result.detail
 
