@@ -8,10 +8,15 @@ scripted roles;
 ``convert --input FILE [--reader xlam|bfcl|chat] [--possible-answers FILE] --out DIR [--val-fraction F]
 [--tokenizer DIR]``
 turns rows with reference calls into rl.parquet / sft.parquet with no teacher or judge (validated with
-funrl.reward).
+funrl.reward);
+``refine --config FILE [--stop-after R:STEP]`` runs FunReason's self-refinement loop (docs/self_refine.md):
+per round, serve the checkpoint, sample it through the training prompt, FCDR with a separate judge, export,
+SRML SFT; a rerun resumes at the first unfinished step.
 Exit status: 0 done, 2 bad configuration or input, 3 an endpoint failed after its retries (rerun the
 same command to resume from the journal), 4 the run finished but its output is empty or one cause dropped
-more than guard.max_drop_rate (the summary names it; fix it and rerun the same command to resume).
+more than guard.max_drop_rate (the summary names it; fix it and rerun the same command to resume), or
+(refine) a round cannot go on: it exported no rows, or its server or training failed (the message names the
+round and the cause).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from .config import INPUT_FORMATS, ConfigError, InputConfig, load_config
 from .convert import run_convert
 from .guard import RunFailed
 from .pipeline import RUNNERS, StageInputMissing, run_all
+from .refine_serve import RefineFailed
 from .report import format_report
 
 #: ``multi_turn --config FILE`` and ``multi_turn_demo --out DIR`` (docs/data_prep_multi_turn.md)
@@ -37,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         description="FunRL data preparation: LLM judge iteration + AST validation. "
         + __doc__.split("\n", 2)[2],
     )
-    parser.add_argument("stage", choices=[*RUNNERS, "all", "demo", "convert", *MULTI_TURN_STAGES])
+    parser.add_argument("stage", choices=[*RUNNERS, "all", "demo", "convert", "refine", *MULTI_TURN_STAGES])
     parser.add_argument("--config", help="YAML config file (see docs/data_prep.md)")
     parser.add_argument("--out", help="demo and convert: the output directory")
     parser.add_argument("--input", help="convert: the input file")
@@ -47,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
         "--tokenizer", help="convert: the target tokenizer dir (SFT rows over output.max_length are dropped)"
     )
     parser.add_argument("--val-fraction", type=float, default=0.0, help="convert: share of samples for val")
+    parser.add_argument(
+        "--stop-after",
+        help="refine: stop after this round's step, e.g. 2:export (a rerun goes on from there)",
+    )
     parser.add_argument("overrides", nargs="*", help="dotted overrides, e.g. judge.max_rounds=2")
     args = parser.parse_intermixed_args(argv)
     try:
@@ -62,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error("demo needs --out DIR")
             run_demo(args.out, args.overrides)
             return 0
+        if args.stage == "refine":
+            return _refine(args.config, args.overrides, args.stop_after)
         cfg = load_config(args.config, args.overrides)
         if args.stage == "convert":
             if not args.input or not args.out:
@@ -87,9 +99,30 @@ def main(argv: list[str] | None = None) -> int:
     except EndpointError as e:
         print(f"error: {e}", file=sys.stderr)
         return 3
-    except RunFailed as e:
+    except (RunFailed, RefineFailed) as e:
         print(f"error: {e}", file=sys.stderr)
         return 4
+
+
+def _refine(config: str | None, overrides: list[str], stop_after: str | None) -> int:
+    """``refine``: the self-refinement loop (imported only when asked)."""
+    from .refine import run_refine
+    from .refine_config import load_refine_config
+
+    stop = None
+    if stop_after is not None:
+        rnd, _, step = stop_after.partition(":")
+        if not rnd.isdigit() or not step:
+            raise ConfigError(f"--stop-after must look like ROUND:STEP (e.g. 2:export), got {stop_after!r}")
+        stop = (int(rnd), step)
+    cfg = load_refine_config(config, overrides)
+    if stop is not None:
+        from .refine import round_steps
+
+        if stop[1] not in round_steps(cfg):
+            raise ConfigError(f"--stop-after: {stop[1]!r} is not a step; steps: {round_steps(cfg)}")
+    run_refine(cfg, stop_after=stop)
+    return 0
 
 
 if __name__ == "__main__":
