@@ -149,7 +149,8 @@ def _fs(name: str, live: Live) -> dict:
 # ----- TradingBot -----
 def _tb(name: str, live: Live) -> dict:
     rng, tb = live.rng, live.state["TradingBot"]
-    symbols, watch, orders = sorted(tb["stocks"]), list(tb["watch_list"]), sorted(tb["orders"])
+    symbols, watch = sorted(tb["stocks"]), list(tb["watch_list"])
+    orders = sorted(k for k in tb["orders"] if isinstance(k, int))  # BFCL's states hold stray keys
     if name in ("get_stock_info",):
         return {"symbol": _pick(live, "symbol", symbols, lambda: "XXXX")}
     if name == "remove_stock_from_watchlist":

@@ -25,7 +25,6 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..client import ChatClient
-from ..config import ConfigError
 from ..export import SFT_SCHEMA, write_parquet
 from ..guard import RunFailed
 from ..journal import Journal
@@ -46,10 +45,7 @@ def walk_all(cfg: MultiTurnConfig) -> list[dict]:
         classes = list(cfg.class_sets[i % len(cfg.class_sets)])
         seed = cfg.seed * 1_000_003 + i
         if cfg.from_bfcl_states:
-            configs = bfcl_configs(classes)
-            if not configs:
-                raise ConfigError(f"from_bfcl_states: no BFCL multi_turn_base entry has exactly {classes}")
-            config, source = configs[i % len(configs)], f"bfcl_base:{i % len(configs)}"
+            config, source = bfcl_configs(classes, i)
         else:
             config, source = generate_config(classes, seed), f"generated:{seed}"
         entry = {"id": f"funrl_mt_{cfg.seed}_{i}", "involved_classes": classes, "initial_config": config}

@@ -128,10 +128,18 @@ def bare_config(class_name: str) -> dict:
     return {}
 
 
-def bfcl_configs(classes: list[str]) -> list[dict]:
-    """The initial configs of BFCL's multi_turn_base entries whose classes are exactly ``classes``."""
+def bfcl_configs(classes: list[str], index: int) -> tuple[dict, str]:
+    """A state taken from BFCL's multi_turn_base entries: for each class, the ``index``-th distinct state
+    of that class among the entries involving it (cycled). Returns (initial_config, source label)."""
     from funrl.envs.bfcl import load_entries
 
-    return [
-        e["initial_config"] for e in load_entries("base") if sorted(e["involved_classes"]) == sorted(classes)
-    ]
+    entries = load_entries("base")
+    config, sources = {}, []
+    for c in classes:
+        found = [e for e in entries if c in e["involved_classes"] and c in e.get("initial_config", {})]
+        if not found:  # a stateless class (MathAPI): nothing to load
+            continue
+        entry = found[index % len(found)]
+        config[c] = entry["initial_config"][c]
+        sources.append(f"{c}={entry['id']}")
+    return config, "bfcl:" + ",".join(sources)

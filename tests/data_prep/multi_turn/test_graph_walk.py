@@ -138,3 +138,26 @@ def test_walks_are_deterministic_and_replay_and_pass_the_checker(classes):
         result = check_multi_turn(gt, [[r.calls] for r in rounds])
         assert result.valid, result
     assert n_calls > 24  # some rounds hold prerequisite steps
+
+
+def test_generated_states_are_not_bfcl_states_unless_asked():
+    from funrl.data_prep.multi_turn.config import load_config
+    from funrl.data_prep.multi_turn.pipeline import walk_all
+
+    from funrl.envs.bfcl import load_all
+
+    bfcl = [e["initial_config"].get(c) for e in load_all() for c in (FS, TB)]
+    settings = ["trajectories=6", "class_sets=[[GorillaFileSystem, TradingBot]]", "progress=false"]
+    for w in walk_all(load_config(None, settings)):
+        assert w["state_source"].startswith("generated:")
+        assert w["initial_config"][FS] not in bfcl and w["initial_config"][TB] not in bfcl
+    walks = walk_all(load_config(None, [*settings, "from_bfcl_states=true"]))
+    base = {e["id"]: e for e in load_all()}
+    assert (
+        walks[1]["state_source"] == "bfcl:GorillaFileSystem=multi_turn_base_1,TradingBot=multi_turn_base_101"
+    )
+    assert walks[1]["initial_config"][TB] == base["multi_turn_base_101"]["initial_config"][TB]
+    for w in walks:
+        assert w["rounds"]
+        gt = {**w, "ground_truth": [r["calls"] for r in w["rounds"]]}
+        assert check_multi_turn(gt, [[r["calls"]] for r in w["rounds"]]).valid
