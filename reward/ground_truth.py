@@ -143,11 +143,11 @@ class AnswerParam:
 
     __slots__ = ("values", "pa_type", "_std_strings", "_std_lists", "_std_dicts")
 
-    def __init__(self, values: list, where: str) -> None:
+    def __init__(self, values: list, where: str, text_ok: bool = False) -> None:
         for j, v in enumerate(values):
             if isinstance(v, dict):
                 for key, acc in v.items():
-                    if not isinstance(acc, (list, str)):  # a string: BFCL reads it character by character
+                    if not (isinstance(acc, list) or text_ok and isinstance(acc, str)):  # BFCL: chars
                         raise GroundTruthError(
                             f"{where}[{j}].{key}: acceptable values of a dict key must be a list, got {type(acc).__name__}"
                         )
@@ -182,7 +182,7 @@ class AnswerCall:
     """One expected call: ``raw`` maps each parameter to its list of acceptable values (shape checked
     on construction); :meth:`param` prepares a parameter the first time a check reads it."""
 
-    __slots__ = ("name", "raw", "where", "_params", "_mandatory")
+    __slots__ = ("name", "raw", "where", "_params", "_mandatory", "text_ok")
 
     def __init__(self, entry: Any, index: int) -> None:
         where = f"possible_answer[{index}]"
@@ -203,6 +203,7 @@ class AnswerCall:
                     f"{where}.{name}.{p}: acceptable values must be a list, got {type(values).__name__}"
                 )
         self.name, self.raw, self.where, self._params = name, raw, f"{where}.{name}", {}
+        self.text_ok = False  # set for Java/JS ground truths
         self._mandatory = None
 
     @property
@@ -218,7 +219,7 @@ class AnswerCall:
             values = self.raw.get(p)
             if values is None:
                 return None
-            ap = self._params[p] = AnswerParam(values, f"{self.where}.{p}")
+            ap = self._params[p] = AnswerParam(values, f"{self.where}.{p}", self.text_ok)
         return ap
 
     def validate(self) -> None:
@@ -392,6 +393,8 @@ class GroundTruth:
             )
         self._functions = functions
         self.answers = [AnswerCall(a, i) for i, a in enumerate(possible_answer)]
+        for a in self.answers:
+            a.text_ok = language != "python"
         if self.route == "simple":
             # BFCL checks a simple entry against the FIRST function doc, whatever the answer's name.
             self.specs = [FunctionSpec(functions[0], "functions[0]", language)]
