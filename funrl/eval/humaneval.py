@@ -187,9 +187,11 @@ def run_humaneval(cfg: HumanEvalConfig) -> dict:
     the report. Raises EndpointError (the server kept failing) and RuntimeError (no usable sandbox, or
     no reply at all)."""
     problems, sources = load_problems(cfg)
-    check = probe()
+    check, control = probe(), run_program("assert 1 + 1 == 3\n", cfg.limits)
     if not check.passed:
         raise RuntimeError(f"the sandbox cannot run a trivial program here ({check.reason}): {check.detail}")
+    if control.reason != "wrong":
+        raise RuntimeError(f"the sandbox does not fail a wrong program ({control.reason}): {control.detail}")
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     jobs = [(p, i) for p in problems for i in range(cfg.n)]
