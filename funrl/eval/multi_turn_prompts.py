@@ -24,6 +24,7 @@ Both styles end a turn on a reply that does not decode or decodes to no call, as
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -47,7 +48,15 @@ class DecodeError(ValueError):
 def bfcl_system_prompt(tools: list[dict]) -> str:
     """bfcl-eval's default prompt-mode system prompt (``formulate_system_prompt`` with
     ``DEFAULT_SYSTEM_PROMPT_FORMAT``) for ``tools``, each description with BFCL's Python hint."""
-    docs = [{**doc, "description": doc.get("description", "") + PYTHON_HINT} for doc in tools]
+    return _bfcl_system_prompt(json.dumps(tools))
+
+
+@functools.lru_cache(maxsize=256)
+def _bfcl_system_prompt(tools_json: str) -> str:
+    """Cached by the tools: entries share tool sets, and ``json.dumps(indent=4)`` runs in pure Python."""
+    docs = [
+        {**doc, "description": doc.get("description", "") + PYTHON_HINT} for doc in json.loads(tools_json)
+    ]
     style = bfcl_prompts.PROMPT_STYLE_TEMPLATES["classic"]
     return bfcl_prompts.PROMPT_TEMPLATE_MAPPING["plaintext"].format(
         persona=style["persona"],
