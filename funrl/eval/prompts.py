@@ -155,9 +155,15 @@ def _openapi_properties(properties: dict, mapping: dict) -> dict:
 
 def openai_tools(entry: BFCLEntry) -> list[dict]:
     """The ``tools`` BFCL's OpenAI-completions FC handler sends for an entry."""
+    return tools_from_functions(entry.functions, entry.category)
+
+
+def tools_from_functions(functions: list[dict], category: str) -> list[dict]:
+    """BFCL function docs of a ``category`` -> OpenAI ``tools``, as BFCL's FC handler converts them (the
+    multi-turn driver uses it for each turn's functions)."""
     mapping = bfcl_module("constants.type_mappings").GORILLA_TO_OPENAPI
     tools = []
-    for doc in language_hinted(entry.functions, entry.category):
+    for doc in language_hinted(functions, category):
         doc["name"] = doc["name"].replace(".", "_")
         doc["parameters"]["type"] = "object"
         doc["parameters"]["properties"] = _openapi_properties(doc["parameters"]["properties"], mapping)

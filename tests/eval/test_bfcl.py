@@ -355,3 +355,55 @@ def test_report_says_when_it_was_a_limit_run():
     assert "Partial run (`--limit 2`)" in partial and "not comparable" in partial
     full = markdown_report(build_report(rows, ("simple_python",), meta={"limit": None}))
     assert "Partial run" not in full and "| simple_python | 2 | 1 | 50.0" in full
+
+
+def test_multi_turn_rows_join_the_report(data_dir, tmp_path, monkeypatch):
+    """The multi-turn driver (funrl.eval.multi_turn) is called with the run's settings and the shared
+    client; its rows are counted per category and in BFCL's Multi Turn summary (unweighted mean)."""
+    import funrl.eval.run as run_module
+
+    calls = []
+
+    async def fake_run_multi_turn(categories, client, **kw):
+        calls.append((categories, type(client).__name__, kw))
+        outcomes = {
+            "multi_turn_base": [True, False],
+            "multi_turn_miss_func": [True],
+            "multi_turn_miss_param": [False],
+        }
+        return [
+            {
+                "id": f"{c}_{i}",
+                "category": c,
+                "valid": v,
+                "error_type": None if v else "multi_turn:x",
+                "errors": [],
+                "output": None,
+            }
+            for c in categories
+            for i, v in enumerate(outcomes.get(c, [True, True, False, False]))
+        ]
+
+    monkeypatch.setattr(run_module, "multi_turn_runner", lambda: fake_run_multi_turn)
+    with OpenAIServer(responder) as server:
+        report = run_bfcl(
+            config(server, data_dir, tmp_path / "mt", categories=("parallel", "multi_turn"), limit=3)
+        )
+    assert calls == [
+        (
+            ["multi_turn_base", "multi_turn_miss_func", "multi_turn_miss_param", "multi_turn_long_context"],
+            "ChatClient",
+            {
+                "prompt_style": "bfcl",
+                "fmt": "think_answer",
+                "mode": "prompt",
+                "limit": 3,
+                "data_dir": str(data_dir),
+                "progress": False,
+            },
+        )
+    ]
+    assert report["categories"]["multi_turn_base"] == {"accuracy": 0.5, "correct": 1, "total": 2}
+    assert report["categories"]["parallel"]["total"] == 2
+    overall = report["summary"]["multi_turn"]["Multi Turn Overall Acc"]
+    assert overall["accuracy"] == pytest.approx((0.5 + 1 + 0 + 0.5) / 4) and overall["display"] == "50.00"
