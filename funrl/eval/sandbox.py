@@ -181,7 +181,7 @@ def _verdict(messages: dict, status: int, timed_out: bool, limits: Limits, outpu
 def _kill_strays(root: str) -> None:
     """Kill any process whose command line names this run's directory (one that left the group), and
     wait (2 s at most) until they are dead: SIGKILL is delivered asynchronously."""
-    needle, killed = root.encode(), []
+    needle, killed = (root + os.sep).encode(), []
     for pid in filter(str.isdigit, os.listdir("/proc") if os.path.isdir("/proc") else ()):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
