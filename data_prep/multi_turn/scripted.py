@@ -62,3 +62,12 @@ class ScriptedRoles:
         if done < len(calls):
             return f"<think>Step {done + 1} of the request: {calls[done].split('(')[0]}.</think><tool_call>[{calls[done]}]</tool_call>"
         return "<think>Every step has been carried out.</think>All done."
+
+
+_ALL_PASS = ScriptedRoles()
+
+
+def all_pass(body: dict) -> str:
+    """The scripted roles with a reasoner that always passes (benchmarks:
+    ``python -m funrl.toy.scripted_server --responder funrl.data_prep.multi_turn.scripted:all_pass``)."""
+    return _ALL_PASS(body)

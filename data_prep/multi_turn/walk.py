@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from funrl.envs.bfcl import BfclEnv
 
 from .graph import ApiGraph
-from .params import call_string, is_error, observe, sample_args
+from .params import Live, call_string, is_error, observe, sample_args
 
 
 @dataclass
@@ -55,6 +55,7 @@ class Walker:
         self.entry = {**entry, "ground_truth": [[]]}
         self.env = BfclEnv(self.entry)
         self.history: list[str] = []  # every call executed in the trajectory so far
+        self._blocked: tuple[int, list[str]] = (-1, [])  # (len(history), tools not legal then)
 
     def scratch(self) -> BfclEnv:
         env = BfclEnv(self.entry)
@@ -63,13 +64,18 @@ class Walker:
                 env.execute(self.history[i : i + 64])
         return env
 
-    def try_call(self, tool: str, outputs: list[str], seen: set[str]) -> tuple[str, str] | None:
-        """A legal call of ``tool`` (tried on scratch environments), or None."""
-        class_name, doc = self.graph.tools[tool]
-        for _ in range(self.cfg.arg_tries):
-            view = self.scratch()
-            live = observe(view, self.rng, outputs)
+    def observe(self, outputs: list[str]) -> Live:
+        """The live state after every call so far (read on a scratch replay)."""
+        view = self.scratch()
+        try:
+            return observe(view, self.rng, outputs)
+        finally:
             view.close()
+
+    def try_call(self, tool: str, live: Live, seen: set[str], tries: int) -> tuple[str, str] | None:
+        """A legal call of ``tool`` (arguments sampled from ``live``, tried on a scratch environment)."""
+        class_name, doc = self.graph.tools[tool]
+        for _ in range(tries):
             call = call_string(tool, sample_args(class_name, doc, live))
             if call in seen:
                 continue
@@ -80,15 +86,16 @@ class Walker:
                 return call, out
         return None
 
-    def step(self, target: str, dist: dict[str, int], outputs: list[str], seen: set[str]) -> tuple | None:
+    def step(self, dist: dict[str, int], outputs: list[str], seen: set[str]) -> tuple | None:
         by_distance: dict[int, list[str]] = {}
         for tool, d in dist.items():
             by_distance.setdefault(d, []).append(tool)
+        live = self.observe(outputs)
         for d in sorted(by_distance):
             tools = sorted(by_distance[d])
             self.rng.shuffle(tools)
             for tool in tools:
-                found = self.try_call(tool, outputs, seen)
+                found = self.try_call(tool, live, seen, self.cfg.arg_tries)
                 if found is not None:
                     return tool, *found
         return None
@@ -99,7 +106,7 @@ class Walker:
         calls: list[str] = []
         outputs: list[str] = []
         for _ in range(self.cfg.max_calls):
-            found = self.step(target, dist, outputs, set(calls))
+            found = self.step(dist, outputs, set(calls))
             if found is None:
                 return None
             tool, call, out = found
@@ -126,11 +133,15 @@ class Walker:
         if not tools:
             return None
         if self.rng.random() < self.cfg.blocked_share:
-            blocked = [
-                t
-                for t in tools
-                if len(self.graph.distances_to(t)) > 1 and self.try_call(t, [], set()) is None
-            ]
+            if self._blocked[0] != len(self.history):  # the state changes only when a round is kept
+                live = self.observe([])
+                blocked = [
+                    t
+                    for t in sorted(self.graph.tools)
+                    if len(self.graph.distances_to(t)) > 1 and self.try_call(t, live, set(), 1) is None
+                ]
+                self._blocked = (len(self.history), blocked)
+            blocked = [t for t in self._blocked[1] if t not in exclude]
             if blocked:
                 return self.rng.choice(blocked)
         return self.rng.choice(tools)
