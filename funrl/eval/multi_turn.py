@@ -37,6 +37,7 @@ from tqdm import tqdm
 from funrl.data_prep import EndpointError
 from funrl.envs.bfcl import CATEGORIES, BfclEnv, check_multi_turn, load_entries, validate_entry
 
+from .multi_turn_fc import FcStyle
 from .multi_turn_prompts import MAXIMUM_STEP_LIMIT, DecodeError, PromptStyle, make_style
 
 log = logging.getLogger(__name__)
@@ -88,32 +89,41 @@ def _row(entry: dict, output: list, steps: int) -> dict[str, Any]:
     }
 
 
-async def run_entry(entry: dict, client: Any, style: PromptStyle) -> dict[str, Any]:
+async def run_entry(entry: dict, client: Any, style: PromptStyle | FcStyle) -> dict[str, Any]:
     """Drive one entry through all its turns; return its result row (see :func:`run_multi_turn`)."""
     env = BfclEnv(entry)
-    messages: list[dict] = [{"role": "system", "content": style.system(env.tools(0))}]
+    first = env.tools(0)
+    revealed: list[dict] = []
+    messages = style.opening(first)
     output: list[list[dict]] = []  # turns -> steps -> {"reply", "calls", "results" | "decode_error"}
     model_turns: list[list[list[str]]] = []  # turns -> steps -> executed calls (the checker's input)
     row = _row(entry, output, 0)
     try:
         for turn in range(env.num_turns):
             env.start_turn(turn)
-            revealed = env.new_tools(turn)
-            question = [style.reveal(revealed)] if revealed else env.question(turn)
+            new = env.new_tools(turn)
+            revealed += new
+            question = [style.reveal(new)] if new else env.question(turn)
             if turn == 0 and question and question[0].get("role") == "system":  # BFCL prepends its own
-                messages[0]["content"] += "\n\n" + question.pop(0)["content"]
+                if messages and messages[0]["role"] == "system":
+                    messages[0]["content"] += "\n\n" + question.pop(0)["content"]
             messages.extend(question)
+            tools = style.request_tools(first, revealed)
             steps: list[dict] = []
             output.append(steps)
             model_turns.append([])
             for step in range(MAXIMUM_STEP_LIMIT + 1):
-                reply = await client.complete(f"bfcl_mt/{entry['id']}/{turn}/{step}", messages)
+                key = f"bfcl_mt/{entry['id']}/{turn}/{step}"
+                if tools is None:
+                    reply = await client.complete(key, messages)
+                else:
+                    reply = await client.complete(key, messages, tools=tools)
                 row["steps"] += 1
                 if reply.content is None:
                     kind = (reply.error or "unknown").split(":", 1)[0]
                     row.update(error_type=f"request_error:{kind}", errors=[reply.error or "no reply"])
                     return row
-                messages.append({"role": "assistant", "content": reply.content})
+                messages.append(style.assistant(reply.content))
                 try:
                     calls = style.decode(reply.content)
                 except DecodeError as e:
@@ -125,7 +135,7 @@ async def run_entry(entry: dict, client: Any, style: PromptStyle) -> dict[str, A
                 results = env.execute(calls)
                 steps.append({"reply": reply.content, "calls": calls, "results": results})
                 model_turns[-1].append(calls)
-                messages.extend(style.results(calls, results))
+                messages.extend(style.results(calls, results, reply.content))
             else:  # BFCL: count > MAXIMUM_STEP_LIMIT -> force quit, no later turn is asked
                 row["force_terminated"] = True
                 break
@@ -138,7 +148,7 @@ async def run_entry(entry: dict, client: Any, style: PromptStyle) -> dict[str, A
     return row
 
 
-async def _guarded(entry: dict, client: Any, style: PromptStyle, bar: tqdm) -> dict[str, Any]:
+async def _guarded(entry: dict, client: Any, style: PromptStyle | FcStyle, bar: tqdm) -> dict[str, Any]:
     """One entry; an unexpected exception scores it 0 (``eval_error:<class>``) instead of ending the run.
     The client's EndpointError (the server keeps failing) and cancellation propagate."""
     try:
@@ -176,9 +186,9 @@ async def run_multi_turn(
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    style: PromptStyle | FcStyle = make_style(prompt_style, fmt)  # checked in FC mode too
     if mode == "fc":
-        raise ValueError("mode 'fc' is not implemented for the multi-turn categories yet; use mode 'prompt'")
-    style = make_style(prompt_style, fmt)
+        style = FcStyle()
     entries = [e for c in categories for e in read_entries(c, data_dir, limit)]
     bar = tqdm(total=len(entries), desc="bfcl multi-turn", unit="entry", disable=not progress)
     tasks = [asyncio.ensure_future(_guarded(e, client, style, bar)) for e in entries]

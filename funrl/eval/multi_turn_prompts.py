@@ -97,16 +97,30 @@ def execution_calls(decoded: list[dict]) -> list[str]:
 
 @dataclass(frozen=True)
 class PromptStyle:
-    """How one prompt style writes the conversation and reads replies (see the module docstring)."""
+    """How one prompt style writes the conversation and reads replies (see the module docstring).
+
+    The interface the driver uses (:class:`funrl.eval.multi_turn_fc.FcStyle` has the same):
+    ``opening(tools)``, ``request_tools(first, revealed)``, ``reveal(docs)``, ``assistant(reply)``,
+    ``decode(reply)``, ``results(calls, outputs, reply)``."""
 
     name: str
     fmt: str  # the reply format read back: "python" for bfcl, the trained format for training
 
-    def system(self, tools: list[dict]) -> str:
-        """The system prompt, with the tools visible at the first turn."""
+    def opening(self, tools: list[dict]) -> list[dict]:
+        """The messages before the first user message: the system prompt, with the first turn's tools."""
         if self.name == "bfcl":
-            return bfcl_system_prompt(tools)
-        return f"{training_system_prompt(tools, self.fmt)}\n\n{MULTI_TURN_BEHAVIOUR}"
+            return [{"role": "system", "content": bfcl_system_prompt(tools)}]
+        return [
+            {
+                "role": "system",
+                "content": f"{training_system_prompt(tools, self.fmt)}\n\n{MULTI_TURN_BEHAVIOUR}",
+            }
+        ]
+
+    @staticmethod
+    def request_tools(first: list[dict], revealed: list[dict]) -> list[dict] | None:
+        """Prompt mode sends no ``tools``: they are in the system prompt (and the announcements)."""
+        return None
 
     def reveal(self, docs: list[dict]) -> dict:
         """The user message that announces held-out functions at their turn."""
@@ -116,16 +130,21 @@ class PromptStyle:
             text = f"{json.dumps(docs, ensure_ascii=False)}\n{bfcl_prompts.DEFAULT_USER_PROMPT_FOR_ADDITIONAL_FUNCTION_FC}"
         return {"role": "user", "content": text}
 
-    def decode(self, text: str) -> list[str]:
+    @staticmethod
+    def assistant(reply: str) -> dict:
+        """The reply as it goes back into the conversation."""
+        return {"role": "assistant", "content": reply}
+
+    def decode(self, reply: str) -> list[str]:
         """The reply's calls as executable call strings; DecodeError when it holds no call list."""
         try:
-            decoded = parse(text, self.fmt)
+            decoded = parse(reply, self.fmt)
         except ValueError as e:  # funrl.reward.FormatError
             raise DecodeError(str(e)) from None
         return execution_calls(decoded)
 
     @staticmethod
-    def results(calls: list[str], outputs: list[str]) -> list[dict]:
+    def results(calls: list[str], outputs: list[str], reply: str) -> list[dict]:
         """One ``tool`` message per executed call, as BFCL's OSS handler adds them."""
         return [{"role": "tool", "name": c, "content": o} for c, o in zip(calls, outputs)]
 
