@@ -407,3 +407,31 @@ def test_multi_turn_rows_join_the_report(data_dir, tmp_path, monkeypatch):
     assert report["categories"]["parallel"]["total"] == 2
     overall = report["summary"]["multi_turn"]["Multi Turn Overall Acc"]
     assert overall["accuracy"] == pytest.approx((0.5 + 1 + 0 + 0.5) / 4) and overall["display"] == "50.00"
+
+
+def test_score_entry_edge_cases():
+    """FC replies (no tool call; BFCL's FC names) and an entry whose own ground truth is malformed."""
+    from funrl.eval import BFCLEntry, score_entry
+
+    area = BFCLEntry(
+        "simple_python_9", "simple_python", [[]], [AREA], [{"geometry.area": {"base": [1], "height": [2]}}]
+    )
+    fc = EvalConfig(mode="fc", categories=("simple_python",), progress=False)
+
+    def reply(calls: list, content: str | None = None) -> str:
+        return json.dumps({"content": content, "tool_calls": calls})
+
+    good = [{"id": "c", "name": "geometry_area", "arguments": '{"base": 1, "height": 2}'}]
+    assert score_entry(area, reply(good), None, fc)["valid"] is True
+    dotted = [{**good[0], "name": "geometry.area"}]  # the tools API never offered this name
+    assert (
+        score_entry(area, reply(dotted), None, fc)["error_type"] == "simple_function_checker:wrong_func_name"
+    )
+    none = score_entry(area, reply([], "I would call geometry_area."), None, fc)
+    assert (none["valid"], none["error_type"]) == (False, "format_error:no_tool_calls")
+    bad_json = score_entry(area, reply([{**good[0], "arguments": "{base: 1"}]), None, fc)
+    assert bad_json["valid"] is False and bad_json["error_type"].startswith("format_error:")
+    broken = BFCLEntry("simple_python_8", "simple_python", [[]], [AREA], [{"geometry.area": {"base": 1}}])
+    prompt = EvalConfig(categories=("simple_python",), progress=False)
+    row = score_entry(broken, "[geometry.area(base=1)]", None, prompt)
+    assert (row["valid"], row["error_type"]) == (False, "ground_truth_error") and "base" in row["errors"][0]
