@@ -132,8 +132,9 @@ def run(tmp_path: Path, name: str, answer, **kw) -> tuple[dict, dict[str, bool],
 
 
 @pytest.mark.slow
-def test_gold_server_every_single_turn_entry_bfcl_prompt(tmp_path):
-    report, got, want = run(tmp_path, "all", gold_reply, categories=("single_turn",))
+@pytest.mark.parametrize("mode", ["prompt", "fc"])
+def test_gold_server_every_single_turn_entry(tmp_path, mode):
+    report, got, want = run(tmp_path, "all", gold_reply, categories=("single_turn",), mode=mode)
     assert len(got) == 3641 and got == want
     failing = {i for i, v in got.items() if not v}
     python_fails = {i for i in failing if not i.startswith(("simple_java", "simple_javascript"))}
