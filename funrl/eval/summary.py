@@ -23,7 +23,7 @@ FunRL, FunReason and Tool-N1 papers call "Overall" -- labelled as that, never as
 
 from __future__ import annotations
 
-from .categories import AGENTIC, BFCL_VERSION, MEMORY, WEB_SEARCH
+from .categories import AGENTIC, BFCL_VERSION, LIVE_AST, MEMORY, MULTI_TURN, WEB_SEARCH
 
 OVERALL_WEIGHTS = {"non_live": 10, "live": 10, "irrelevance": 10, "multi_turn": 30, "agentic": 40}
 PAPERS_LABEL = "Mean of Non-Live AST and Live AST summaries (the papers' 'Overall'; not BFCL's Overall Acc)"
@@ -68,6 +68,38 @@ def _display(col: dict, shown_when_partial: bool) -> dict:
     return col
 
 
+def _aggregates(cat) -> dict[str, dict]:
+    """BFCL's aggregate columns from ``cat(name)`` (a category's column)."""
+    simple = _unweighted([cat("simple_python"), cat("simple_java"), cat("simple_javascript")])
+    non_live_ast = _unweighted([simple, cat("multiple"), cat("parallel"), cat("parallel_multiple")])
+    live_ast = _weighted([cat(c) for c in LIVE_AST])
+    multi_turn = _unweighted([cat(c) for c in MULTI_TURN])
+    web_search = _unweighted([cat(c) for c in WEB_SEARCH])
+    memory = _unweighted([cat(c) for c in MEMORY])
+    agentic = _unweighted([web_search, memory])
+    irrelevance = _unweighted([cat("irrelevance"), cat("live_irrelevance")])
+    overall = _percentage_weighted(
+        [non_live_ast, live_ast, irrelevance, multi_turn, agentic], list(OVERALL_WEIGHTS.values())
+    )
+    papers = _col(
+        (non_live_ast["accuracy"] + live_ast["accuracy"]) / 2,
+        non_live_ast["total"] + live_ast["total"],
+        non_live_ast["not_run"] + live_ast["not_run"],
+    )
+    return {
+        "simple": simple,
+        "non_live_ast": non_live_ast,
+        "live_ast": live_ast,
+        "multi_turn": multi_turn,
+        "web_search": web_search,
+        "memory": memory,
+        "agentic": agentic,
+        "irrelevance": irrelevance,
+        "overall": overall,
+        "papers": papers,
+    }
+
+
 def bfcl_summary(per_category: dict[str, dict], sizes: dict[str, int]) -> dict:
     """``per_category``: ``{category: {"correct", "total"}}`` for the categories run; ``sizes``: the
     number of entries of every category's dataset (used for the ones not run, as BFCL does)."""
@@ -78,35 +110,15 @@ def bfcl_summary(per_category: dict[str, dict], sizes: dict[str, int]) -> dict:
             return _col(stats["correct"] / stats["total"], stats["total"], [])
         return _col(0.0, sizes.get(name, 0), [name])
 
-    simple = _unweighted([cat("simple_python"), cat("simple_java"), cat("simple_javascript")])
-    non_live_ast = _unweighted([simple, cat("multiple"), cat("parallel"), cat("parallel_multiple")])
-    live_ast = _weighted(
-        [cat(c) for c in ("live_simple", "live_multiple", "live_parallel", "live_parallel_multiple")]
+    a = _aggregates(cat)
+    simple, non_live_ast, live_ast, multi_turn = (
+        a["simple"],
+        a["non_live_ast"],
+        a["live_ast"],
+        a["multi_turn"],
     )
-    multi_turn = _unweighted(
-        [
-            cat(c)
-            for c in (
-                "multi_turn_base",
-                "multi_turn_miss_func",
-                "multi_turn_miss_param",
-                "multi_turn_long_context",
-            )
-        ]
-    )
-    web_search = _unweighted([cat(c) for c in WEB_SEARCH])
-    memory = _unweighted([cat(c) for c in MEMORY])
-    agentic = _unweighted([web_search, memory])
-    irrelevance = _unweighted([cat("irrelevance"), cat("live_irrelevance")])
-    overall = _percentage_weighted(
-        [non_live_ast, live_ast, irrelevance, multi_turn, agentic], list(OVERALL_WEIGHTS.values())
-    )
-    papers = _col(
-        (non_live_ast["accuracy"] + live_ast["accuracy"]) / 2,
-        0,
-        non_live_ast["not_run"] + live_ast["not_run"],
-    )
-    papers["total"] = non_live_ast["total"] + live_ast["total"]
+    web_search, memory, agentic, irrelevance = a["web_search"], a["memory"], a["agentic"], a["irrelevance"]
+    overall, papers = a["overall"], a["papers"]
 
     def shown(col: dict) -> dict:
         return _display(dict(col), shown_when_partial=True)
