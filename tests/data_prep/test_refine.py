@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import pytest
 from funrl.data_prep.__main__ import main
@@ -104,7 +105,7 @@ def test_serve_command_that_dies_fails_with_its_log(tmp_path, tiny_model):
         run_refine(cfg, echo=lambda s: None)
 
 
-def test_a_round_with_nothing_passing_stops_the_loop_naming_round_and_causes(tmp_path, tiny_model):
+def test_a_round_with_nothing_passing_stops_the_loop_naming_round_and_causes(tmp_path, tiny_model, capsys):
     """A random model writes no calls: on queries that all expect calls, FCDR drops everything, the round
     exports 0 rows, exit 4."""
     checkpoint = str(tiny_model.resolve())
@@ -114,16 +115,15 @@ def test_a_round_with_nothing_passing_stops_the_loop_naming_round_and_causes(tmp
         OpenAIServer(ScriptedTeacherJudge(demo_samples())) as judge,
         HFServer(GreedyChatModel(tiny_model, max_new_tokens=8), checkpoint) as model,
     ):
-        tree = _tree(tiny_model, tmp_path / "w", judge.base_url, endpoint=model.base_url)
-        cfg = _load(tmp_path, tree, *only_calls)
-        with pytest.raises(RefineFailed) as err:
-            run_refine(cfg, echo=lambda s: None)
         path = tmp_path / "refine.yaml"
-        rc = main(["refine", "--config", str(path), *only_calls])  # the CLI's exit status
-    message = str(err.value)
-    assert message.startswith("round 1: data prep run failed:") and "the output is empty" in message
-    assert "Drop causes of round 1: judge:is_call:rounds_exhausted" in message
+        path.write_text(
+            json.dumps(_tree(tiny_model, tmp_path / "w", judge.base_url, endpoint=model.base_url))
+        )
+        rc = main(["refine", "--config", str(path), *only_calls])
+    message = capsys.readouterr().err
     assert rc == 4
+    assert "\nerror: round 1: data prep run failed:\n" in message and "the output is empty" in message
+    assert "Drop causes of round 1: judge:is_call:rounds_exhausted 8, generate:request_error 1" in message
     report = json.loads((tmp_path / "w" / "round_1" / "round.json").read_text())
     n = sum(1 for s in demo_samples() if s.source == "demo_xlam")
     assert report["samples_asked"] == n == 9 and report["fcdr"]["accepted"] == 0
@@ -135,6 +135,13 @@ def test_a_round_with_nothing_passing_stops_the_loop_naming_round_and_causes(tmp
     assert report["fcdr"]["verdicts"] == {"is_call": {"fail": n - 1}}
     done = sorted(p.name for p in (tmp_path / "w" / "round_1" / "done").iterdir())
     assert done == ["judge", "sample", "validate"]  # export failed: not marked, the rerun retries it
+
+
+def test_example_config_loads(tiny_model):
+    example = Path(__file__).parents[2] / "data_prep" / "samples" / "refine.yaml"
+    cfg = load_refine_config(example, [f"checkpoint={tiny_model}"])
+    assert cfg.rounds == 2 and cfg.serve.command[:2] == ["vllm", "serve"]
+    assert cfg.data_prep.judge_endpoint.base_url != cfg.data_prep.generate.endpoint.base_url
 
 
 def test_loss_summary_reads_verls_console_lines():
