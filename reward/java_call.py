@@ -29,8 +29,8 @@ from .srclex import SourceError, Token, skip_balanced, tokenize
 _ASSIGN = frozenset("= += -= *= /= %= &= |= ^= <<= >>= >>>=".split())
 _BINARY = frozenset("|| && | ^ & == != < > <= >= << >> >>> + - * / %".split())
 _LITERAL_WORDS = frozenset(("true", "false", "null", "this", "super"))
+_KEYWORDS = frozenset(("class",))  # seen to fail; tree-sitter reads e.g. `public` as a name in arguments
 _PRIMITIVES = frozenset("int long short byte char float double boolean void".split())
-_STATEMENT_KINDS = frozenset(("call", "assign", "newobj", "incdec"))
 
 
 class Node:
@@ -124,7 +124,18 @@ class _Parser:
             self.take(")")
             operand = self.unary()
             return Node("other", t.start, operand.end, f"({typ.render}){operand.render}", (operand,))
-        return self.postfix(self.primary())
+        return self.assignable(self.postfix(self.primary()))
+
+    def assignable(self, node: Node) -> Node:
+        """tree-sitter reads ``a & b = c`` as ``a & (b = c)``: an operand may be an assignment."""
+        t = self.peek()
+        if t.kind != "op" or t.text not in _ASSIGN or node.kind not in ("ident", "field", "index"):
+            return node
+        self.k += 1
+        right = self.expr()
+        out = Node("assign", node.start, right.end, node.render + t.text + right.render, (node, right))
+        out.left, out.right = node, right
+        return out
 
     def postfix(self, node: Node) -> Node:
         while True:
@@ -146,8 +157,13 @@ class _Parser:
             elif self.at("["):
                 self.take("[")
                 index = self.expr()
-                close = self.take("]")
-                node = Node("index", node.start, close.end, f"{node.render}[{index.render}]", (node, index))
+                if self.at("]"):
+                    end, close = self.take("]").end, "]"
+                elif (self.at(")") or self.at(",")) and not _ends_in_field(index):
+                    end, close = index.end, ""  # tree-sitter inserts a MISSING "]" (not after ``C.d``)
+                else:
+                    raise SourceError(f"expected ] at {self.peek().start}")
+                node = Node("index", node.start, end, f"{node.render}[{index.render}{close}", (node, index))
             elif self.at("::"):
                 self.take("::")
                 name = self.peek()
@@ -196,6 +212,8 @@ class _Parser:
                 if not self.at("."):
                     raise SourceError(f"unexpected type at {t.start}")
                 return typ
+            if t.text in _KEYWORDS:
+                raise SourceError(f"keyword {t.text!r} at {t.start}")
             self.k += 1
             if t.text in _LITERAL_WORDS:
                 return Node("other", t.start, t.end, t.text)
@@ -208,6 +226,8 @@ class _Parser:
         if self.at("("):
             self.take("(")
             inner = self.expr()
+            if self.at(",") and inner.kind != "ident":  # a MISSING ")" (a name: lambda parameters)
+                return Node("other", t.start, inner.end, f"({inner.render}", (inner,))
             close = self.take(")")
             return Node("other", t.start, close.end, f"({inner.render})", (inner,))
         raise SourceError(f"unexpected {t.text or 'end of text'!r} at {t.start}")
@@ -236,22 +256,23 @@ class _Parser:
         return Node("newobj", start, end, render, tuple(args) + body)
 
     def class_body(self) -> tuple:
-        """``{{ stmt; ... }}`` (an instance initializer): its statements; any other body is only
-        checked for balanced brackets."""
-        save = self.k
-        try:
-            self.take("{")
-            self.take("{")
-            stmts = []
-            while not self.at("}"):
-                stmts.append(self.expr())
-                self.take(";")
-            self.take("}")
-            self.take("}")
-            return tuple(stmts)
-        except SourceError:
-            self.k = skip_balanced(self.toks, save)
+        """``{{ stmt; ... }}`` (an instance initializer): its statements, parsed; any other body
+        (fields, methods) is only checked for balanced brackets."""
+        if not self.at("{", 1):
+            self.k = skip_balanced(self.toks, self.k)
             return ()
+        self.take("{")
+        self.take("{")
+        stmts = []
+        while not self.at("}"):
+            if self.at(";"):
+                self.take(";")
+                continue
+            stmts.append(self.expr())
+            self.take(";")
+        self.take("}")
+        self.take("}")
+        return tuple(stmts)
 
     def initializer(self) -> Node:
         start = self.take("{").start
@@ -263,6 +284,8 @@ class _Parser:
             if self.at(","):
                 self.take(",")
                 render += ","
+            elif self.at(")") and items and not _ends_in_field(items[-1]):  # a MISSING "}"
+                return Node("other", start, items[-1].end, render, tuple(items))
             elif not self.at("}"):
                 raise SourceError(f"expected , or }} at {self.peek().start}")
         end = self.take("}").end
@@ -360,25 +383,44 @@ class _Parser:
         return Node("other", first.start, body.end, f"{render}->{body.render}", (body,))
 
     # -- program
-    def statements(self) -> list[tuple[Node, bool]]:
-        """``(expression, ended by ';')`` per statement."""
+    def statements(self) -> list[tuple[Node, bool, bool]]:
+        """``(expression, ended (by ';' or a MISSING one), ended by a written ';')`` per statement."""
         out = []
         while self.peek().kind != "end":
             if self.at(";"):
                 self.take(";")
                 continue
-            node = self.expr()
-            if node.kind not in _STATEMENT_KINDS:
-                raise SourceError(f"not a statement at {node.start}")
-            ended = self.at(";")
+            if self.peek().kind == "id" and self.at(":", 1):  # a labeled statement
+                self.k += 2
+                continue
+            node = self.expr()  # tree-sitter takes any expression as a statement
+            written = self.at(";")
             nxt = self.peek()
-            if ended:
+            if written:
                 self.take(";")
-            elif nxt.kind != "end" and "\n" not in self.src[node.end : nxt.start]:
-                raise SourceError(f"expected ; at {nxt.start}")  # at a line break: a MISSING ';'
-            ended = ended or nxt.kind != "end"
-            out.append((node, ended))
+            elif nxt.kind != "end":
+                self._check_missing_semicolon(node, nxt)
+            out.append((node, written or nxt.kind != "end", written))
         return out
+
+    def _check_missing_semicolon(self, node: Node, nxt: Token) -> None:
+        """Two statements with no ``;`` between them: tree-sitter inserts a MISSING ``;`` unless its
+        error recovery finds a cheaper reading -- ``name name`` starts a declaration, and ``Short.f()``
+        (a name of at most 9 bytes, then ``.``) is read as a continuation with ``Short`` skipped."""
+        text = self.src[node.start : node.end]
+        if "\n" not in text and len(text.encode()) <= 10:
+            raise SourceError(f"too short for tree-sitter to insert the missing ';' at {node.start}")
+        if node.kind == "field" or nxt.kind == "num":
+            raise SourceError(f"no ';' at {nxt.start}")
+        if nxt.kind == "id" and node.kind == "ident":
+            raise SourceError(f"a declaration-like statement at {node.start}")
+        if nxt.kind == "id" and self.at(".", 1) and len(nxt.text.encode()) <= 9:
+            raise SourceError(f"{nxt.text!r} would be skipped as an error at {nxt.start}")
+
+
+def _ends_in_field(node: Node) -> bool:
+    """``C.d`` or ``x = C.d``: where tree-sitter does not insert a missing closing bracket."""
+    return node.kind == "field" or node.kind == "assign" and node.right.kind == "field"
 
 
 def _first_call(node: Node) -> Node | None:
@@ -401,12 +443,13 @@ def parse_java_calls(src: str) -> list | dict:
     """BFCL's ``parse_java_function_call`` result for ``src``: ``[{name: {param: text}}]``, or ``{}``
     when the program holds no method call. Raises SourceError where BFCL raises."""
     statements = _Parser(src).statements()
-    if len(statements) == 1 and not statements[0][1]:
-        node = statements[0][0]
+    # a short last statement lacking its ';' is an ERROR -- unless an earlier statement ended with one
+    if statements and not statements[-1][1] and (len(statements) == 1 or not statements[-2][2]):
+        node = statements[-1][0]
         text = src[node.start : node.end]
         if "\n" not in text and len(text.encode()) <= 10:
             raise SourceError("too short for tree-sitter to insert the missing ';'")
-    for node, _ in statements:
+    for node, *_ in statements:
         call = _first_call(node)
         if call is None:
             continue

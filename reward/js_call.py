@@ -101,7 +101,20 @@ class _Parser:
         if t.kind in ("op", "id") and t.text in _UNARY and not (t.kind == "id" and self._is_name_use()):
             self.k += 1
             return Node("other", t.start, self.unary().end)
-        return self.postfix(self.primary())
+        return self.assignable(self.postfix(self.primary()))
+
+    def assignable(self, node: Node) -> Node:
+        """tree-sitter reads ``a & b = c`` as ``a & (b = c)``: an operand may be an assignment."""
+        t = self.peek()
+        if t.kind != "op" or t.text != "=" and t.text not in _ASSIGN_OPS:
+            return node
+        if node.kind not in ("ident", "member", "pattern"):
+            raise SourceError(f"cannot assign to this at {t.start}")
+        self.k += 1
+        right = self.expr()
+        out = Node("assign" if t.text == "=" else "other", node.start, right.end)
+        out.left, out.right = node, right
+        return out
 
     def _is_name_use(self) -> bool:
         """``await``/``typeof``... followed by an operator is used as a name (rare; be strict)."""
@@ -119,13 +132,26 @@ class _Parser:
                     continue
                 if self.at("["):
                     continue
+                if self.at("="):  # tree-sitter inserts a MISSING property name
+                    node = Node("member", node.start, t.end)
+                    continue
                 name = self.take()
                 if name.kind != "id" and not name.text.startswith("#"):
                     raise SourceError(f"expected a property name at {name.start}")
                 node = Node("member", node.start, name.end)
             elif t.kind == "op" and t.text == "[":
-                self.k = skip_balanced(self.toks, self.k)
-                node = Node("member", node.start, self.prev_end())
+                self.take("[")
+                index = self.expr()
+                while self.at(","):  # the index may be a sequence expression
+                    self.take(",")
+                    index = self.expr()
+                if self.at("]"):
+                    self.take("]")
+                elif not (self.at(",") or self.at(")") or self.at("}")):  # else a MISSING "]"
+                    raise SourceError(f"expected ] at {self.peek().start}")
+                node = Node(
+                    "member", node.start, self.prev_end() if self.toks[self.k - 1].text == "]" else index.end
+                )
             elif t.kind == "op" and t.text == "(":
                 callee = node
                 args = self.arguments()
@@ -144,6 +170,9 @@ class _Parser:
         self.take("(")
         args: list[Node] = []
         while not self.at(")"):
+            if self.at(","):  # a hole: tree-sitter-javascript allows empty arguments
+                self.take(",")
+                continue
             if self.at("..."):
                 start = self.take("...").start
                 args.append(Node("other", start, self.expr().end))
@@ -195,6 +224,8 @@ class _Parser:
         self.take(t.text)
         items = 0
         while not self.at(close):
+            if self._missing_close(t.text):
+                return Node("pattern", t.start, self.prev_end())
             if t.text == "[" and self.at(","):
                 self.take(",")
                 continue
@@ -211,11 +242,21 @@ class _Parser:
                 if t.text == "(" and self.at(")"):
                     raise SourceError(f"trailing comma in parentheses at {self.peek().start}")
             elif not self.at(close):
+                if self._missing_close(t.text):
+                    return Node("pattern", t.start, self.prev_end())
                 raise SourceError(f"expected , or {close} at {self.peek().start}")
+        if self._missing_close(t.text):
+            return Node("pattern", t.start, self.prev_end())
         self.take(close)
         if t.text == "(" and items == 0:
             raise SourceError(f"empty parentheses at {t.start}")
         return Node("pattern" if t.text in "[{" else "other", t.start, self.prev_end())
+
+    def _missing_close(self, opener: str) -> bool:
+        """A bracket cut short by an outer closing bracket: tree-sitter inserts the MISSING ``]`` /
+        ``}`` / ``)`` (the value then ends at its last item)."""
+        outer = {"[": (")", "}"), "{": (")", "]"), "(": ("]", "}")}[opener]
+        return any(self.at(c) for c in outer)
 
     def property(self) -> None:
         key = self.peek()
@@ -284,7 +325,12 @@ class _Parser:
             if self.at(";"):
                 self.take(";")
             elif nxt.kind != "end" and "\n" not in self.src[node.end : nxt.start]:
-                raise SourceError(f"expected ; at {nxt.start}")
+                # same line, no ';': tree-sitter inserts one before a name of 10+ bytes; before a
+                # shorter one its error recovery skips the name instead (an ERROR)
+                short = len(self.src[node.start : node.end].encode()) <= 10
+                last = self.peek(1).kind == "end"  # one token left: a MISSING ';' before it
+                if short or not last and (nxt.kind != "id" or len(nxt.text.encode()) < 10):
+                    raise SourceError(f"expected ; at {nxt.start}")
         return out
 
 

@@ -23,21 +23,26 @@ class Token(NamedTuple):
     end: int
 
 
-_IDENT = re.compile(r"[^\W\d]\w*|[$][\w$]*|[^\W\d][\w$]*")
+_IDENT = re.compile(r"(?:[^\W\d]|\$)(?:\w|\$)*")
 _JAVA_NUM = re.compile(
-    r"0[xX][0-9a-fA-F_]*[0-9a-fA-F](?:[lL])?(?![\w$])"
-    r"|0[bB][01_]*[01][lL]?(?![\w$])"
-    r"|\d(?:[\d_]*\d)?[lL](?![\w$])"
-    r"|(?:\d(?:[\d_]*\d)?(?:\.(?:\d(?:[\d_]*\d)?)?)?|\.\d(?:[\d_]*\d)?)(?:[eE][+-]?\d+)?[fFdD]?(?![\w$])",
+    r"0[xX][0-9a-fA-F_]*[0-9a-fA-F](?:[lL])?"
+    r"|0[bB][01_]*[01][lL]?"
+    r"|\d(?:[\d_]*\d)?[lL]"
+    r"|(?:\d(?:[\d_]*\d)?(?:\.(?:\d(?:[\d_]*\d)?)?)?|\.\d(?:[\d_]*\d)?)(?:[eE][+-]?\d+)?[fFdD]?",
     re.ASCII,
 )
 _JS_NUM = re.compile(
-    r"0[xX][0-9a-fA-F_]*[0-9a-fA-F]n?(?![\w$])"
-    r"|0[bBoO][0-7_]*[0-7]n?(?![\w$])"
-    r"|\d(?:[\d_]*\d)?n(?![\w$])"
-    r"|(?:\d(?:[\d_]*\d)?(?:\.(?:\d(?:[\d_]*\d)?)?)?|\.\d(?:[\d_]*\d)?)(?:[eE][+-]?\d+)?(?![\w$])",
+    r"0[xX][0-9a-fA-F_]*[0-9a-fA-F]n?"
+    r"|0[bBoO][0-7_]*[0-7]n?"
+    r"|\d(?:[\d_]*\d)?n"
+    r"|(?:\d(?:[\d_]*\d)?(?:\.(?:\d(?:[\d_]*\d)?)?)?|\.\d(?:[\d_]*\d)?)(?:[eE][+-]?\d+)?",
     re.ASCII,
 )
+# Java: an integer with a leading 0 is octal (no 8 or 9); JS (tree-sitter): 00.. takes no fraction.
+_BAD_LEADING_ZERO = {
+    "java": re.compile(r"0[\d_]*[89][\d_]*[lL]?$"),
+    "javascript": re.compile(r"00[\d_]*[.eE]"),
+}
 _OPS = sorted(
     """>>>= <<= >>= ... === !== **= &&= ||= ??= >>> -> :: => == != <= >= && || ?? ?. ++ -- += -= *= /= %=
     &= |= ^= ** << >> + - * / % & | ^ ! ~ ? : = < > ( ) [ ] { } , ; . @""".split(),
@@ -50,17 +55,31 @@ _SPACE = re.compile(r"(?:\s+|//[^\n]*|/\*.*?\*/)*", re.DOTALL)  # comments are e
 _REGEX_AFTER = frozenset("( , = [ : { ! & | ? ; + - * % < > ~ ^ => return typeof".split())
 
 
+_ESCAPE = re.compile(
+    r"\\(?:[^xu0-7]|[0-7]{1,3}|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|u\{[0-9a-fA-F]+\})", re.DOTALL
+)
+
+
 def _quoted(src: str, i: int, quote: str, *, multiline: bool = False) -> int:
-    """End of the quoted literal starting at ``i`` (backslash escapes; no raw newline)."""
+    """End of the quoted literal starting at ``i`` (backslash escapes as tree-sitter's grammars
+    define them: ``\\u`` needs 4 hex digits, ``\\x`` 2; no raw newline unless ``multiline``)."""
     j = i + 1
     while j < len(src):
         c = src[j]
         if c == "\\":
-            j += 2
+            m = _ESCAPE.match(src, j)
+            if not m:
+                raise SourceError(f"bad escape at {j}")
+            j = m.end()
             continue
         if c == quote:
             return j + 1
         if c == "\n" and not multiline:
+            rest = j + 1
+            while rest < len(src) and src[rest] in " \t\r\n":
+                rest += 1
+            if rest < len(src) and src[rest] == quote:  # only spaces left: they are extras
+                return rest + 1
             break
         j += 1
     raise SourceError(f"unclosed {quote} literal at {i}")
@@ -108,15 +127,17 @@ def tokenize(src: str, language: str) -> list[Token]:
         if c == '"' or c == "'" and not java:
             if java and src.startswith('"""', i):
                 raise SourceError("text blocks are not read")
-            j, kind = _quoted(src, i, c), "str"
+            j, kind = _quoted(src, i, c, multiline=java), "str"  # tree-sitter-java: raw newlines ok
         elif c == "'":
             j, kind = _quoted(src, i, c), "char"
         elif c == "`" and not java:
             j, kind = _template(src, i), "tmpl"
         elif c.isdigit() or c == "." and i + 1 < n and src[i + 1].isdigit():
             m = num.match(src, i)
-            if not m:
-                raise SourceError(f"bad number at {i}")
+            if not m or m.end() < n and (src[m.end()].isalnum() or src[m.end()] in "_$"):
+                raise SourceError(f"bad number at {i}")  # e.g. 5abc, JS 5.f
+            if _BAD_LEADING_ZERO[language].match(m.group()):
+                raise SourceError(f"bad number {m.group()!r} at {i}")
             j, kind = m.end(), "num"
         elif c == "/" and not java and (not out or out[-1].text in _REGEX_AFTER):
             j, kind = _regex(src, i), "regex"

@@ -36,6 +36,7 @@ def verdicts() -> list[dict]:
 
 
 def _disagreements(rendering: str) -> tuple[int, list]:
+    """-> (candidates of ``rendering``, [(row, our error type)] where we differ from BFCL)."""
     prepared, bad, n = {}, [], 0
     for row in verdicts():
         if row["rendering"] != rendering:
@@ -50,29 +51,46 @@ def _disagreements(rendering: str) -> tuple[int, list]:
         r = score_prepared(gt, row["text"], fmt=rendering)
         official = bool(row["valid"])  # null: BFCL crashed, which gives no pass
         if r.valid != official:
-            bad.append((row["kind"], row["id"], row["text"][:150], row["error_type"], r.error_type))
+            bad.append((row, r.error_type))
         elif not official and row["error_type"] in DECODER_TYPES:
             if not r.error_type.startswith("format_error:"):
-                bad.append((row["kind"], row["id"], row["text"][:150], row["error_type"], r.error_type))
+                bad.append((row, r.error_type))
         elif not official and row["valid"] is not None and r.error_type != row["error_type"]:
-            bad.append((row["kind"], row["id"], row["text"][:150], row["error_type"], r.error_type))
+            bad.append((row, r.error_type))
     return n, bad
 
 
-# Known, and the only ones: two Java calls separated by a line break and no ';'. tree-sitter's error
-# recovery inserts the missing ';' (BFCL then reads the first call) in 91 of BFCL's 100 Java entries and
-# gives up with an ERROR in these 9, by a cost comparison we do not reproduce; we read the first call.
-KNOWN = {("two_calls_newline", f"simple_java_{i}") for i in (10, 27, 41, 45, 56, 57, 73, 76, 82)}
+@lru_cache(maxsize=1)
+def known() -> set:
+    """Candidates where tree-sitter's error recovery (a cost search over inserted and skipped tokens)
+    reads broken text in a way our parser does not reproduce -- each a random one-character edit."""
+    with open(DATA / "known_disagreements.json") as f:
+        return {(k["id"], k["text"]) for k in json.load(f)["candidates"]}
 
 
 @pytest.mark.parametrize("rendering", ["python", "json"])
 def test_agrees_with_official_checker(rendering):
     n, bad = _disagreements(rendering)
-    assert n > 3000
-    assert {(k, i) for k, i, *_ in bad} <= KNOWN, "known disagreements are listed exactly"
-    bad = [b for b in bad if (b[0], b[1]) not in KNOWN]
-    by_kind = collections.Counter(k for k, *_ in bad)
-    assert not bad, f"{len(bad)}/{n} disagreements by kind {dict(by_kind)}; first: {bad[:8]}"
+    assert n > 6000
+    unexpected = [
+        (row["kind"], row["id"], row["text"][:150], row["error_type"], ours)
+        for row, ours in bad
+        if (row["id"], row["text"]) not in known()
+    ]
+    by_kind = collections.Counter(k for k, *_ in unexpected)
+    assert not unexpected, (
+        f"{len(unexpected)}/{n} disagreements by kind {dict(by_kind)}; first: {unexpected[:8]}"
+    )
+    assert len({(row["id"], row["text"]) for row, _ in bad}) <= len(known())
+
+
+def test_known_disagreements_are_few_and_still_there():
+    """Each listed candidate still disagrees (a fix must remove it from the list), and they are rare:
+    under 0.1% of the call-text candidates, all random character edits."""
+    n, bad = _disagreements("python")
+    assert {(row["id"], row["text"]) for row, _ in bad} == known()
+    assert len(known()) < n / 1000
+    assert all(row["kind"].startswith("noise_") for row, _ in bad)
 
 
 def test_candidates_are_varied():

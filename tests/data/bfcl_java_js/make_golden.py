@@ -289,6 +289,23 @@ def json_mutations(name: str, args: dict, raw: dict, rng: random.Random) -> dict
     return out
 
 
+NOISE_CHARS = "\"'(){}[],;=.<>+-*/ \n\tLfnx0:?!&|`$@#\\"
+NOISE_PER_ENTRY = 60
+
+
+def noise(text: str, rng: random.Random) -> tuple[str, str]:
+    """One random character-level edit of a call text: (kind, edited text)."""
+    i = rng.randrange(1, len(text) - 1)
+    op = rng.choice(("noise_delete", "noise_insert", "noise_swap", "noise_replace"))
+    if op == "noise_delete":
+        return op, text[:i] + text[i + 1 :]
+    if op == "noise_insert":
+        return op, text[:i] + rng.choice(NOISE_CHARS) + text[i:]
+    if op == "noise_swap":
+        return op, text[:i] + text[i + 1] + text[i] + text[i + 2 :]
+    return op, text[:i] + rng.choice(NOISE_CHARS) + text[i + 1 :]
+
+
 def main() -> None:
     rng = random.Random(SEED)
     entries, rows = [], []
@@ -315,6 +332,10 @@ def main() -> None:
                     cands += [(kind, "python", call_text(name, m)), (kind, "json", json_text(name, m))]
             cands += [(k, "python", t) for k, t in call_mutations(name, args, rng).items()]
             cands += [(k, "json", t) for k, t in json_mutations(name, args, raw, rng).items()]
+            gold = call_text(name, args)
+            for _ in range(NOISE_PER_ENTRY):
+                kind, text = noise(gold, rng)
+                cands.append((kind, "python", text))
             for kind, rendering, text in cands:
                 valid, error_type = official(text, rendering, entry)
                 rows.append(
