@@ -147,7 +147,7 @@ def run_multi_turn(
     write_parquet(work / "sft.parquet", sft, SFT_SCHEMA)
     write_jsonl(work / "rl_multi_turn.jsonl", rl)
     write_json(work / "contamination.json", contam)
-    report = _report(cfg, walks, kept, drops, counts, requests, len(sft), contam)
+    report = _report(cfg, walks, trajectories, kept, drops, counts, requests, len(sft), contam)
     write_json(work / "report.json", report)
     if echo is not None:
         echo(format_report(report))
@@ -158,6 +158,7 @@ def run_multi_turn(
 def _report(
     cfg: MultiTurnConfig,
     walks: list,
+    trajectories: list,
     kept: list,
     drops: list,
     counts: Counts,
@@ -166,9 +167,10 @@ def _report(
     contam: dict,
 ) -> dict:
     walked_rounds = sum(len(w["rounds"]) for w in walks)
-    queried = sum(1 for w in walks for _ in w["rounds"]) - sum(
-        1 for d in drops if d["reason"].startswith("query_writer")
-    )
+    round_drops = Counter(d["reason"] for d in drops if d["stage"] == "round")
+    writer_drops = sum(n for r, n in round_drops.items() if r.startswith("query_writer"))
+    # a round gets a query unless the writer failed or an earlier round of its trajectory was dropped
+    queried = sum(len(t["rounds"]) for t in trajectories) + sum(round_drops.values()) - writer_drops
     return {
         "phase_1_walk": {
             "trajectories": len(walks),
@@ -176,7 +178,7 @@ def _report(
             "rounds": walked_rounds,
             "calls": sum(len(r["calls"]) for w in walks for r in w["rounds"]),
         },
-        "phase_2_queries": {"rounds_queried": queried},
+        "phase_2_queries": {"rounds_queried": queried, "writer_drops": writer_drops},
         "phase_3_chain": {
             "rounds_accepted": sum(len(t["rounds"]) for t in kept),
             "tries_per_accepted_round": dict(sorted(counts.tries.items())),

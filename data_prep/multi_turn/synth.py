@@ -169,9 +169,7 @@ async def _round(
                 "failures": failures,
             }
         failures.append(failure)
-        counts.failures[
-            failure.split(":")[0] if failure.startswith("format") else failure.split(": ")[0]
-        ] += 1
+        counts.failures[failure.split(": ")[0]] += 1  # "format" or BFCL's error type
         if t + 1 < cfg.k_max:
             lid = f"mt/{PROMPT_VERSION}/{walked['id']}/r{k}/t{t}/critic"
             hint = (

@@ -177,6 +177,9 @@ def test_pipeline_outputs_and_report(tmp_path):
     for row in sft:
         assert row["messages"][-1]["role"] == "assistant" and row["messages"][0]["role"] == "system"
     drops = [json.loads(x) for x in (tmp_path / "drops.jsonl").read_text().splitlines()]
+    never_passed = sum(d["reason"] == "reasoner:never_passed" for d in drops)
+    accepted = report["phase_3_chain"]["rounds_accepted"]
+    assert never_passed > 0 and report["phase_2_queries"]["rounds_queried"] == accepted + never_passed
     assert report["drop_reasons"] == {
         r: sum(d["reason"] == r for d in drops) for r in sorted({d["reason"] for d in drops})
     }
