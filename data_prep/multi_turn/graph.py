@@ -10,7 +10,8 @@
   do not share state, so no edge crosses classes).
 * P, parameter dependencies A -> B, from the schemas: a response field of A has the name of a
   parameter of B (or an alias in ``params.ALIASES``), e.g. ``place_order.order_id -> cancel_order``;
-  quantities (``QUANTITIES``: amount, price...) are not identifiers and make no edge.
+  quantities and free text (``QUANTITIES``: amount, price, title, content...) make no edge, and no
+  edge crosses classes.
 
 The distance used by the walker is the length of the shortest directed path in R u P.
 """
@@ -158,15 +159,19 @@ def _needs(graph: ApiGraph, tool: str) -> bool:
 
 
 #: Response fields that share a name with a parameter but not a meaning (an order's ``amount`` of shares
-#: is not the ``amount`` of money ``fund_account`` takes): no parameter edge.
-QUANTITIES = frozenset({"amount", "price", "order_type", "status", "result"})
+#: is not the ``amount`` of money ``fund_account`` takes; a ticket's ``title`` is not the one of a new
+#: ticket): quantities and free text make no parameter edge, identifiers do.
+QUANTITIES = frozenset(
+    {"amount", "price", "order_type", "status", "result", "priority"}
+    | {"title", "description", "content", "message", "tags", "mentions"}
+)
 
 
 def _parameter_edges(graph: ApiGraph) -> None:
-    for a, (_, doc_a) in graph.tools.items():
+    for a, (class_a, doc_a) in graph.tools.items():
         fields = set(doc_a.get("response", {}).get("properties", {})) - QUANTITIES
-        for b, (_, doc_b) in graph.tools.items():
-            if a == b:
+        for b, (class_b, doc_b) in graph.tools.items():
+            if a == b or class_a != class_b:  # classes share no state: an id of one means nothing to another
                 continue
             for p in doc_b["parameters"]["properties"]:
                 for f in sorted(fields & {p, *ALIASES.get(p, ())}):

@@ -21,13 +21,16 @@ from typing import Any
 
 from funrl.envs.bfcl import BfclEnv
 
-from .states import WORDS, file_name, sentence
+from .states import NAMES, WORDS, file_name, sentence
 
 #: Response fields that feed a parameter of another name (same-name fields feed it too).
 ALIASES: dict[str, tuple[str, ...]] = {
     "stocks": ("stock_list", "watchlist", "filtered_stocks"),
     "order_id": ("id",),
     "stock": ("symbol",),
+    "ticket_id": ("id",),
+    "tweet_id": ("id",),
+    "receiver_id": ("user_id",),
 }
 
 
@@ -189,6 +192,90 @@ def _tb(name: str, live: Live) -> dict:
     return {}
 
 
+# ----- MessageAPI, TicketAPI, TwitterAPI -----
+def _message(name: str, live: Live) -> dict:
+    rng, st = live.rng, live.state["MessageAPI"]
+    ids, names = sorted(st["user_map"].values()), sorted(st["user_map"])
+    if name == "message_login":
+        return {"user_id": rng.choice(ids)}
+    if name == "send_message":
+        return {"receiver_id": _pick(live, "receiver_id", ids, str), "message": sentence(rng)}
+    if name == "delete_message":
+        sent = sorted({k for m in st["inbox"] for k in m})
+        return {"receiver_id": _pick(live, "receiver_id", sent, lambda: rng.choice(ids))}
+    if name == "add_contact":
+        return {"user_name": rng.choice([n for n in NAMES if n not in names] or ["Zoe"])}
+    if name == "get_user_id":
+        return {"user": rng.choice(names)}
+    if name == "search_messages":
+        words = [w for m in st["inbox"] for v in m.values() for w in str(v).split()]
+        return {"keyword": rng.choice(words or WORDS)}
+    return {}
+
+
+def _ticket(name: str, live: Live) -> dict:
+    rng, st = live.rng, live.state["TicketAPI"]
+    ids = [t["id"] for t in st["ticket_queue"]]
+    if name == "ticket_login":
+        return {"username": rng.choice(NAMES).lower(), "password": f"pw{rng.randint(1000, 9999)}"}
+    if name == "create_ticket":
+        args = {"title": sentence(rng, 2, 4), "description": sentence(rng)}
+        return {**args, "priority": rng.randint(1, 5)} if rng.random() < 0.7 else args
+    if name in ("get_ticket", "close_ticket", "resolve_ticket", "edit_ticket"):
+        args = {"ticket_id": _pick(live, "ticket_id", ids, lambda: rng.randint(1, 99))}
+        if name == "resolve_ticket":
+            args["resolution"] = sentence(rng)
+        elif name == "edit_ticket":
+            args["updates"] = rng.choice(({"priority": rng.randint(1, 5)}, {"description": sentence(rng)}))
+        return args
+    if name == "get_user_tickets" and rng.random() < 0.5:
+        return {"status": rng.choice(("Open", "Closed", "Resolved"))}
+    return {}
+
+
+def _twitter(name: str, live: Live) -> dict:
+    rng, st = live.rng, live.state["TwitterAPI"]
+    ids = sorted(st["tweets"])
+    users = sorted({t["username"] for t in st["tweets"].values()} | {st["username"]})
+    if name == "authenticate_twitter":
+        return {"username": st["username"], "password": st["password"]}
+    if name == "post_tweet":
+        args: dict = {"content": sentence(rng)}
+        if rng.random() < 0.5:
+            args["tags"] = [f"#{rng.choice(WORDS)}"]
+        return args
+    if name in ("retweet", "comment", "mention", "get_tweet", "get_tweet_comments"):
+        args = {"tweet_id": _pick(live, "tweet_id", ids, lambda: rng.randint(50, 99))}
+        if name == "comment":
+            args["comment_content"] = sentence(rng)
+        elif name == "mention":
+            args["mentioned_usernames"] = [n.lower() for n in rng.sample(NAMES, 2)]
+        return args
+    if name == "follow_user":
+        return {
+            "username_to_follow": rng.choice(
+                [n.lower() for n in NAMES if n.lower() not in st["following_list"]]
+            )
+        }
+    if name == "unfollow_user":
+        return {"username_to_unfollow": rng.choice(st["following_list"] or [n.lower() for n in NAMES])}
+    if name in ("get_user_tweets", "get_user_stats"):
+        return {"username": rng.choice(users)}
+    if name == "search_tweets":
+        words = [w for t in st["tweets"].values() for w in t["content"].split()]
+        return {"keyword": rng.choice(words or WORDS)}
+    return {}
+
+
+RULES: dict[str, Callable[[str, Live], dict]] = {
+    "GorillaFileSystem": _fs,
+    "TradingBot": _tb,
+    "MessageAPI": _message,
+    "TicketAPI": _ticket,
+    "TwitterAPI": _twitter,
+}
+
+
 # ----- schema fallback (MathAPI and anything without a rule) -----
 def _from_schema(doc: dict, live: Live) -> dict:
     rng, args = live.rng, {}
@@ -217,11 +304,8 @@ def _from_schema(doc: dict, live: Live) -> dict:
 
 def sample_args(class_name: str, doc: dict, live: Live) -> dict:
     """Keyword arguments for one call of ``doc["name"]`` (a tool of ``class_name``)."""
-    if class_name == "GorillaFileSystem":
-        return _fs(doc["name"], live)
-    if class_name == "TradingBot":
-        return _tb(doc["name"], live)
-    return _from_schema(doc, live)
+    rule = RULES.get(class_name)
+    return rule(doc["name"], live) if rule is not None else _from_schema(doc, live)
 
 
 def call_string(name: str, args: dict) -> str:

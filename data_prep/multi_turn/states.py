@@ -16,7 +16,14 @@ import random
 from collections.abc import Callable
 
 #: Classes with a state generator (the others are not supported by the synthesis pipeline yet).
-SUPPORTED_CLASSES: tuple[str, ...] = ("GorillaFileSystem", "TradingBot", "MathAPI")
+SUPPORTED_CLASSES: tuple[str, ...] = (
+    "GorillaFileSystem",
+    "TradingBot",
+    "MathAPI",
+    "MessageAPI",
+    "TicketAPI",
+    "TwitterAPI",
+)
 
 WORDS = (
     "alpha beta gamma delta report budget draft final notes summary plan review data sample log "
@@ -95,10 +102,78 @@ def trading_bot(rng: random.Random) -> dict:
     }
 
 
+NAMES = ("Alice", "Bob", "Chen", "Dana", "Emeka", "Farah", "Gustavo", "Hana", "Ivan", "Jun", "Kofi", "Lena")
+
+
+def message_api(rng: random.Random) -> dict:
+    """3-6 users, a few sent messages, a user logged in or not."""
+    names = rng.sample(NAMES, rng.randint(3, 6))
+    user_map = {n: f"USR{100 + i:03d}" for i, n in enumerate(names)}
+    ids = list(user_map.values())
+    inbox = [{rng.choice(ids): sentence(rng)} for _ in range(rng.randint(0, 4))]
+    return {
+        "user_count": len(names),
+        "user_map": user_map,
+        "inbox": inbox,
+        "message_count": len(inbox),
+        "current_user": rng.choice(ids) if rng.random() < 0.5 else None,
+    }
+
+
+def ticket_api(rng: random.Random) -> dict:
+    """0-4 tickets of one or two users, a user logged in or not."""
+    users = [n.lower() for n in rng.sample(NAMES, 2)]
+    start = rng.randint(100, 9000)
+    queue = [
+        {
+            "id": start + i,
+            "title": sentence(rng, 2, 4),
+            "description": sentence(rng),
+            "status": rng.choice(("Open", "Open", "Closed", "Resolved")),
+            "priority": rng.randint(1, 5),
+            "created_by": rng.choice(users),
+        }
+        for i in range(rng.randint(0, 4))
+    ]
+    return {
+        "ticket_queue": queue,
+        "ticket_counter": start + len(queue),
+        "current_user": users[0] if rng.random() < 0.5 else None,
+    }
+
+
+def twitter_api(rng: random.Random) -> dict:
+    """An account with 0-4 tweets, followed users, logged in or not."""
+    user = f"{rng.choice(NAMES).lower()}_{rng.choice(WORDS)}"
+    tweets = {
+        str(i): {
+            "id": i,
+            "username": user,
+            "content": sentence(rng),
+            "tags": [f"#{rng.choice(WORDS)}"],
+            "mentions": [],
+        }
+        for i in range(rng.randint(0, 4))
+    }
+    return {
+        "username": user,
+        "password": f"pw{rng.randint(1000, 9999)}",
+        "authenticated": rng.random() < 0.5,
+        "tweets": tweets,
+        "comments": {},
+        "retweets": {},
+        "following_list": [n.lower() for n in rng.sample(NAMES, rng.randint(0, 3))],
+        "tweet_counter": len(tweets),
+    }
+
+
 GENERATORS: dict[str, Callable[[random.Random], dict]] = {
     "GorillaFileSystem": file_system,
     "TradingBot": trading_bot,
     "MathAPI": lambda rng: {},
+    "MessageAPI": message_api,
+    "TicketAPI": ticket_api,
+    "TwitterAPI": twitter_api,
 }
 
 
@@ -117,13 +192,23 @@ def generate_config(classes: list[str], seed: int) -> dict:
 
 
 def bare_config(class_name: str) -> dict:
-    """The smallest state of a class: an empty root folder; logged out, market open, no orders, no watch
-    list. Prerequisites are probed from here."""
+    """The smallest state of a class: an empty root folder; logged out, no orders / messages / tickets /
+    tweets, no watch list or followed users (market open). Prerequisites are probed from here."""
     if class_name == "GorillaFileSystem":
         return {"root": {"workspace": {"type": "directory", "contents": {}}}}
     if class_name == "TradingBot":
         config = trading_bot(random.Random("bare"))
         config.update(orders={}, authenticated=False, market_status="Open", watch_list=[])
+        return config
+    if class_name == "MessageAPI":
+        config = message_api(random.Random("bare"))
+        config.update(inbox=[], message_count=0, current_user=None)
+        return config
+    if class_name == "TicketAPI":
+        return {"ticket_queue": [], "ticket_counter": 1, "current_user": None}
+    if class_name == "TwitterAPI":
+        config = twitter_api(random.Random("bare"))
+        config.update(authenticated=False, tweets={}, tweet_counter=0, following_list=[])
         return config
     return {}
 

@@ -58,13 +58,30 @@ EXPECTED = {
         ("add_to_watchlist", "remove_stock_from_watchlist"),
     },
 }
+MSG, TICKET, TW = "MessageAPI", "TicketAPI", "TwitterAPI"
+EXPECTED.update(
+    {
+        MSG: {("message_login", "send_message"), ("send_message", "delete_message")},
+        TICKET: {
+            ("ticket_login", "create_ticket"),
+            ("create_ticket", "close_ticket"),
+            ("create_ticket", "get_ticket"),
+        },
+        TW: {("authenticate_twitter", "post_tweet"), ("post_tweet", "retweet"), ("post_tweet", "comment")},
+    }
+)
 ABSENT = {
+    MSG: {("send_message", "message_login")},
+    TICKET: {("close_ticket", "create_ticket")},
+    TW: {("retweet", "post_tweet")},
+}
+ABSENT |= {
     FS: {("cat", "touch"), ("touch", "mkdir"), ("ls", "cat"), ("pwd", "cd")},
     TB: {("place_order", "trading_login"), ("get_stock_info", "place_order")},
 }
 
 
-@pytest.mark.parametrize("class_name", [FS, TB])
+@pytest.mark.parametrize("class_name", [FS, TB, MSG, TICKET, TW])
 def test_prerequisite_edges_checked_against_behaviour(class_name):
     graph = build_graph((class_name,))
     edges = set(graph.prerequisites)
@@ -91,7 +108,7 @@ def test_no_edges_in_a_stateless_class_and_parameter_edges_from_schemas():
 def test_states_are_seeded_and_not_bfcl_defaults():
     assert generate_config([FS, TB], 7) == generate_config([FS, TB], 7)
     assert generate_config([FS, TB], 7) != generate_config([FS, TB], 8)
-    with pytest.raises(ValueError, match="involved_classes: 'TravelAPI'"):
+    with pytest.raises(ValueError, match="involved_classes: 'TravelAPI' is not supported"):
         generate_config(["TravelAPI"], 0)
     assert bare_config(TB)["authenticated"] is False
 
@@ -109,7 +126,14 @@ def test_walk_toward_a_blocked_target_by_hand():
     assert r.calls[1] == f"cat(file_name={name})" and r.outputs == ["None", '{"file_content": ""}']
 
 
-CLASS_SETS = [(FS,), (TB,), (FS, TB), (TB, "MathAPI")]
+CLASS_SETS = [
+    (FS,),
+    (TB,),
+    (FS, TB),
+    (TB, "MathAPI"),
+    ("MessageAPI", "TicketAPI"),
+    ("GorillaFileSystem", "TwitterAPI"),
+]
 
 
 @pytest.mark.parametrize("classes", CLASS_SETS)
