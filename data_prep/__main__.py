@@ -22,6 +22,7 @@ round and the cause).
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from .client import EndpointError
@@ -121,7 +122,12 @@ def _refine(config: str | None, overrides: list[str], stop_after: str | None) ->
 
         if stop[1] not in round_steps(cfg):
             raise ConfigError(f"--stop-after: {stop[1]!r} is not a step; steps: {round_steps(cfg)}")
-    run_refine(cfg, stop_after=stop)
+    # SIGTERM unwinds like an exception, so the server a round started is stopped on the way out
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    try:
+        run_refine(cfg, stop_after=stop)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
 
 

@@ -213,7 +213,14 @@ def _train(rnd: Round, served: Served | None) -> None:
 
 
 def _fields(rnd: Round) -> dict[str, str]:
-    return {"python": sys.executable, "checkpoint": "", "port": "", "host": "", "round_dir": str(rnd.dir)}
+    """The train command's placeholders (no server: port and host are empty)."""
+    return {
+        "python": sys.executable,
+        "checkpoint": rnd.checkpoint(),
+        "port": "",
+        "host": "",
+        "round_dir": str(rnd.dir),
+    }
 
 
 _STEP_RUNNERS: dict[str, Callable[[Round, Served | None], None]] = {

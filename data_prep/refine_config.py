@@ -122,6 +122,8 @@ class RefineConfig:
             raise ConfigError(f"data_prep.{e}") from None
         if self.serve.endpoint is not None:
             check_separate_judge(prep, self.serve.endpoint)
+        elif self.serve.port:  # a fixed port: the served URL is known now (port 0: checked when served)
+            check_separate_judge(prep, f"http://{self.serve.host}:{self.serve.port}/v1")
 
 
 def check_separate_judge(prep: Config, generator_url: str) -> None:

@@ -64,6 +64,10 @@ def _load(tmp_path, tree: dict, *overrides: str):
         ("train.overrides=[model.path=/m]", r"^train\.overrides: model\.path is set by the loop"),
         ("train.command=[x, '{nope}']", r"^train\.command: '\{nope\}' has an unknown placeholder"),
         ("serve.command=[vllm]", r"^serve: set exactly one of serve\.command"),
+        (
+            "serve={command: [vllm], port: 9}",  # the judge's own port
+            r"^data_prep\.judge\.endpoint is the generator's endpoint \(http://127\.0\.0\.1:9/v1\)",
+        ),
         ("rounds=0", r"^rounds must be >= 1"),
         ("data_prep.judge.max_rounds=0", r"^data_prep\.judge\.max_rounds must be >= 1"),
     ],
