@@ -28,14 +28,16 @@ from funrl.eval.multi_turn_prompts import MAXIMUM_STEP_LIMIT
 from funrl.toy.bfcl_multi_turn_responder import NO_CALL, GroundTruthResponder
 from funrl.toy.scripted_server import OpenAIServer
 
-GOLDEN = Path(__file__).parents[1] / "data" / "bfcl_multi_turn_eval" / "golden.jsonl.gz"
+DATA = Path(__file__).parents[1] / "data" / "bfcl_multi_turn_eval"
 CATEGORIES = ("base", "miss_func", "miss_param", "long_context")
 N = 3  # entries per category in the fast tests
 
 
 @cache
-def golden() -> dict[tuple[str, str], dict]:
-    with gzip.open(GOLDEN, "rt", encoding="utf-8") as f:
+def golden(mode: str = "prompt") -> dict[tuple[str, str], dict]:
+    """BFCL's own transcripts: (entry id, policy) -> request hashes, replies, official verdict."""
+    name = "golden_fc.jsonl.gz" if mode == "fc" else "golden.jsonl.gz"
+    with gzip.open(DATA / name, "rt", encoding="utf-8") as f:
         return {(r["id"], r["policy"]): r for r in map(json.loads, f)}
 
 
@@ -43,7 +45,17 @@ def message_hash(messages: list) -> str:
     return hashlib.sha256(json.dumps(messages, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
-def evaluate(server, categories, journal, *, prompt_style="bfcl", fmt="think_answer", limit=N, client=None):
+def evaluate(
+    server,
+    categories,
+    journal,
+    *,
+    prompt_style="bfcl",
+    fmt="think_answer",
+    limit=N,
+    client=None,
+    mode="prompt",
+):
     """run_multi_turn against ``server`` with a fresh ChatClient on ``journal``."""
 
     async def go():
@@ -55,7 +67,7 @@ def evaluate(server, categories, journal, *, prompt_style="bfcl", fmt="think_ans
                 client(chat) if client else chat,
                 prompt_style=prompt_style,
                 fmt=fmt,
-                mode="prompt",
+                mode=mode,
                 limit=limit,
                 data_dir=None,
                 progress=False,
@@ -66,8 +78,8 @@ def evaluate(server, categories, journal, *, prompt_style="bfcl", fmt="think_ans
     return asyncio.run(go())
 
 
-def requests_by_entry(server, entries) -> dict[str, list[list[dict]]]:
-    """The logged requests of each entry, in order. The driver's journal key is ``bfcl_mt/<id>/<turn>/<step>``
+def requests_by_entry(server, entries) -> dict[str, list[dict]]:
+    """The logged request bodies of each entry, in order. The driver's journal key is ``bfcl_mt/<id>/<turn>/<step>``
     hashed with the body, and the client sends it as ``X-Request-Key``: recomputed here for every logged
     body and each entry's possible keys, it names the entry of each request."""
     by_first: dict[str, list[str]] = {}
@@ -84,7 +96,7 @@ def requests_by_entry(server, entries) -> dict[str, list[list[dict]]]:
             for i in by_first[messages[users[0]]["content"]]
             if request_key(f"bfcl_mt/{i}/{len(users) - 1}/{step}", blob) == record.key
         ]
-        out.setdefault(entry_id, []).append(messages)
+        out.setdefault(entry_id, []).append(record.body)
     return out
 
 
@@ -99,7 +111,7 @@ def test_ground_truth_conversation_is_bfcls_own(category, policy, tmp_path):
     assert [r["id"] for r in rows] == [e["id"] for e in entries]
     for row in rows:
         gold = golden()[(row["id"], policy)]
-        assert [message_hash(m) for m in sent[row["id"]]] == gold["requests"], row["id"]
+        assert [message_hash(b["messages"]) for b in sent[row["id"]]] == gold["requests"], row["id"]
         assert [[s["reply"] for s in turn] for turn in row["output"]] == gold["model_result"]
         assert (row["valid"], row["error_type"]) == (gold["valid"], gold["error_type"])
         assert row["valid"], row  # the first entries' ground truth passes BFCL's checker
@@ -132,7 +144,8 @@ def test_missed_functions_appear_only_from_their_turn(tmp_path):
         turn = int(turn)
         docs = BfclEnv(entry).new_tools(turn)
         assert [d["name"] for d in docs] == names
-        for messages in requests_by_entry(server, entries)[entry["id"]]:
+        for body in requests_by_entry(server, entries)[entry["id"]]:
+            messages = body["messages"]
             users = [m["content"] for m in messages if m["role"] == "user"]
             for doc in docs:  # a held-out doc is nowhere before its turn, then in that turn's message
                 seen = [doc["description"] in m["content"] for m in messages]
@@ -263,9 +276,134 @@ def test_all_800_entries_as_bfcl_runs_them(policy, tmp_path):
         sent = requests_by_entry(server, entries)
         for row in rows:
             gold = golden()[(row["id"], policy)]
-            assert [message_hash(m) for m in sent[row["id"]]] == gold["requests"], row["id"]
+            assert [message_hash(b["messages"]) for b in sent[row["id"]]] == gold["requests"], row["id"]
             assert [[s["reply"] for s in turn] for turn in row["output"]] == gold["model_result"], row["id"]
             assert (row["valid"], row["error_type"]) == (gold["valid"], gold["error_type"]), row["id"]
             if not row["valid"]:
                 failed[(row["id"], policy)] = row["error_type"]
     assert failed == {k: v for k, v in GROUND_TRUTH_FAILS.items() if k[1] == policy}
+
+
+def fc_request_hash(body: dict) -> str:
+    """What make_golden.py hashes for an FC request: the messages and the tools."""
+    return message_hash({"messages": body["messages"], "tools": body.get("tools")})
+
+
+def check_fc_against_golden(category: str, policy: str, limit: int | None, tmp_path) -> dict:
+    """FC mode on ``category`` against BFCL's own FC transcripts; returns the failing (id, policy)."""
+    entries = load_entries(category)[:limit]
+    with OpenAIServer(GroundTruthResponder(entries, policy=policy)) as server:
+        rows = evaluate(server, [category], tmp_path / f"{category}_fc.sqlite", limit=limit, mode="fc")
+    assert not server.errors, server.errors[0]
+    sent = requests_by_entry(server, entries)
+    failed = {}
+    for row in rows:
+        gold = golden("fc")[(row["id"], policy)]
+        assert [fc_request_hash(b) for b in sent[row["id"]]] == gold["requests"], row["id"]
+        replies = [[json.loads(s["reply"]) for s in turn] for turn in row["output"]]
+        expected = [
+            [
+                {"content": None, "tool_calls": r}
+                if isinstance(r, list)
+                else {"content": r, "tool_calls": []}
+                for r in turn
+            ]
+            for turn in gold["model_result"]
+        ]
+        assert [[r["content"] for r in t] for t in replies] == [[r["content"] for r in t] for t in expected]
+        assert [[[{c["name"]: c["arguments"]} for c in r["tool_calls"]] for r in t] for t in replies] == [
+            [r["tool_calls"] for r in t] for t in expected
+        ], row["id"]
+        assert (row["valid"], row["error_type"]) == (gold["valid"], gold["error_type"]), row["id"]
+        if not row["valid"]:
+            failed[(row["id"], policy)] = row["error_type"]
+    return failed
+
+
+@pytest.mark.parametrize("policy", ["batch", "single"])
+@pytest.mark.parametrize("category", CATEGORIES)
+def test_fc_mode_conversation_is_bfcls_own(category, policy, tmp_path):
+    """FC mode: no system prompt, the functions as OpenAI tools (held-out ones added at their turn),
+    replies read from tool_calls, results linked by tool_call_id -- as BFCL's FC inference sends them."""
+    assert check_fc_against_golden(category, policy, N, tmp_path) == {}
+
+
+def test_fc_mode_tools_grow_at_the_miss_func_turn(tmp_path):
+    entry = load_entries("miss_func")[0]
+    ((turn, names),) = entry["missed_function"].items()
+    with OpenAIServer(GroundTruthResponder([entry])) as server:
+        (row,) = evaluate(server, ["miss_func"], tmp_path / "j.sqlite", limit=1, mode="fc")
+    assert row["valid"]
+    for record in server.log:
+        users = sum(m["role"] == "user" for m in record.body["messages"])
+        tool_names = [t["function"]["name"] for t in record.body["tools"]]
+        assert (set(names) <= set(tool_names)) == (users > int(turn))
+        assert record.body["messages"][0]["role"] == "user"  # no system prompt in FC mode
+    tool_messages = [m for m in server.log[-1].body["messages"] if m["role"] == "tool"]
+    assert tool_messages and all(m["tool_call_id"].startswith("call_") for m in tool_messages)
+
+
+@pytest.mark.slow
+def test_fc_mode_all_800_entries_as_bfcl_runs_them(tmp_path):
+    failed = {}
+    for category in CATEGORIES:
+        failed |= check_fc_against_golden(category, "batch", None, tmp_path)
+    assert failed == {}
+
+
+def test_data_dir_in_bfcls_layout(tmp_path):
+    """Entries from a folder in BFCL's layout; a malformed entry or a missing answer is named."""
+    entries = load_entries("base")[:2]
+    (tmp_path / "possible_answer").mkdir()
+
+    def write(rows, answers):
+        with open(tmp_path / "BFCL_v4_multi_turn_base.json", "w") as f:
+            f.writelines(json.dumps({k: v for k, v in e.items() if k != "ground_truth"}) + "\n" for e in rows)
+        with open(tmp_path / "possible_answer" / "BFCL_v4_multi_turn_base.json", "w") as f:
+            f.writelines(
+                json.dumps({"id": e["id"], "ground_truth": e["ground_truth"]}) + "\n" for e in answers
+            )
+
+    write(entries, entries)
+    with OpenAIServer(GroundTruthResponder(entries)) as server:
+        run = lambda: asyncio.run(  # noqa: E731
+            run_multi_turn(
+                ["base"],
+                None,
+                prompt_style="bfcl",
+                fmt="",
+                mode="prompt",
+                limit=None,
+                data_dir=str(tmp_path),
+                progress=False,
+            )
+        )
+        rows = evaluate_dir(server, tmp_path)
+        assert [r["id"] for r in rows] == [e["id"] for e in entries] and all(r["valid"] for r in rows)
+        write(entries, entries[:1])
+        with pytest.raises(ValueError, match="multi_turn_base_1' has no ground truth in possible_answer"):
+            run()
+        write([{**entries[0], "involved_classes": ["Nope"]}], entries)
+        with pytest.raises(ValueError, match="field 'involved_classes'"):
+            run()
+
+
+def evaluate_dir(server, data_dir):
+    async def go():
+        cfg = EndpointConfig(base_url=server.base_url, model="loopback", concurrency=4, max_retries=0)
+        chat = ChatClient(cfg, Journal(data_dir / "j.sqlite"))
+        try:
+            return await run_multi_turn(
+                ["multi_turn_base"],
+                chat,
+                prompt_style="bfcl",
+                fmt="",
+                mode="prompt",
+                limit=None,
+                data_dir=str(data_dir),
+                progress=False,
+            )
+        finally:
+            await chat.aclose()
+
+    return asyncio.run(go())
