@@ -164,3 +164,43 @@ def test_loss_summary_reads_verls_console_lines():
 def test_python_placeholder_is_this_interpreter(tmp_path, tiny_model):
     cfg = _load(tmp_path, _tree(tiny_model, tmp_path / "w"))
     assert cfg.train.command[0].format(python=sys.executable) == sys.executable
+
+
+def test_hf_server_answers_greedily_and_records_each_reply(tmp_path, tiny_model):
+    """The reply equals an independent greedy loop (argmax of the model's logits, token by token) over the
+    chat template; /v1/models lists the id; the log holds the request key, the messages and the reply."""
+    import openai
+    import torch
+
+    chat = GreedyChatModel(tiny_model, max_new_tokens=12)
+    messages = [
+        {"role": "system", "content": "Tools: none."},
+        {"role": "user", "content": "Weather in Oslo?"},
+    ]
+    log = tmp_path / "replies.jsonl"
+    with HFServer(chat, "the-model", log_path=log) as server:
+        client = openai.OpenAI(base_url=server.base_url, api_key="x")
+        assert [m.id for m in client.models.list()] == ["the-model"]
+        reply = client.chat.completions.create(
+            model="the-model", messages=messages, max_tokens=5, extra_headers={"X-Request-Key": "k1"}
+        )
+    tok, model = chat.tokenizer, chat.model
+    ids = tok(tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))["input_ids"]
+    new: list[int] = []
+    with torch.no_grad():
+        for _ in range(5):  # max_tokens 5 < max_new_tokens 12
+            nxt = int(model(torch.tensor([ids + new])).logits[0, -1].argmax())
+            if nxt == tok.eos_token_id:
+                break
+            new.append(nxt)
+    expected = tok.decode(new, skip_special_tokens=True)
+    assert new  # something to compare
+    assert reply.choices[0].message.content == expected and reply.usage.completion_tokens == len(new)
+    (record,) = [json.loads(line) for line in log.read_text().splitlines()]
+    assert record == {
+        "key": "k1",
+        "model": "the-model",
+        "messages": messages,
+        "content": expected,
+        "new_tokens": len(new),
+    }
