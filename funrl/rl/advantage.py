@@ -155,49 +155,46 @@ def entropy_shaped_grpo_advantage(
         adv_i = group_normalised_scores(
             scores, gid, norm_adv_by_std=norm_adv_by_std, epsilon=epsilon
         )  # (bs,)
+        cap = adv_i.abs() / kappa  # (bs,) the bound of the added term (before alpha in sequence form)
         advantages = scores.new_empty((bs, seq_len))  # (bs, T)
         rows = _RowSums.empty(scores)
         step = max(1, CHUNK_ELEMENTS // max(seq_len, 1))
         scratch = scores.new_empty((min(step, bs), seq_len))  # (step, T)
+        token_bonus = form == "token" and alpha != 0
+        shape = _token_rows if token_bonus else _sequence_rows
         for start in range(0, bs, step):
             part = slice(start, start + step)
-            _shape_rows(
-                advantages[part],
-                scratch[: min(step, bs - start)],
-                response_mask[part],
-                entropy[part].detach(),
-                cot_mask[part],
-                adv_i[part],
-                rows.view(part),
-                alpha=alpha,
-                kappa=kappa,
-                form=form,
+            valid, cot = _masks(
+                advantages[part], scratch[: min(step, bs - start)], response_mask[part], cot_mask[part]
             )
+            shape(valid, cot, entropy[part].detach(), adv_i[part], cap[part], rows.view(part), alpha)
         if not bool(torch.isfinite(rows.cot_entropy.sum())):
             raise ValueError("entropy holds NaN or inf")
-        real = rows.n_valid > 0  # (bs,)  verl's padding rows have an empty response mask
-        stats = _statistics(
-            gid,
-            scores,
-            real,
-            rows.n_valid.sum(),
-            rows.n_cot,
-            rows.cot_entropy,
-            rows.bonus.sum(),
-            rows.changed.sum(),
-        )
+        if token_bonus:  # rows.cot_entropy holds sums of alpha * H_t: divided in float64, alpha unrounded
+            rows.cot_entropy = rows.cot_entropy.double() / alpha
+        else:  # rows.bonus holds each response's bonus over alpha, added to all its tokens
+            rows.bonus.mul_(alpha)
+            torch.mul(rows.n_valid, rows.bonus != 0, out=rows.changed)
+            rows.bonus.mul_(rows.n_valid)
+        stats = _statistics(gid, scores, rows)
     return advantages, advantages, stats
 
 
-CHUNK_ELEMENTS = 1 << 18
-"""Rows are shaped in blocks of about this many (bs, T) elements (1 MiB of float32), so that the few
-passes over a block stay in the CPU's cache: the inputs are read from memory once and the advantages
-written once, as in verl's ``grpo_vectorized`` (benchmarks/advantage.py)."""
+CHUNK_ELEMENTS = 1 << 16
+"""Rows are shaped in blocks of about this many (bs, T) elements (256 KiB of float32), so that a block's
+work space (the advantages, a scratch tensor, the entropy, the masks: about 1.3 MiB) stays in a core's
+L2 cache through the few passes over it: the inputs are read from memory once and the advantages written
+once, as in verl's ``grpo_vectorized`` (benchmarks/advantage.py, docs/estimator.md)."""
 
 
 @dataclass
 class _RowSums:
-    """Per-response sums (each (bs,), in the scores' dtype) that the statistics are built from."""
+    """Per-response sums (each (bs,), in the scores' dtype) that the statistics are built from.
+
+    n_valid, n_cot: response and CoT tokens; cot_entropy: entropy summed over the CoT tokens; bonus: the
+    term added to the response's advantages, summed over its tokens; changed: tokens whose advantage the
+    term changed.
+    """
 
     n_valid: torch.Tensor
     n_cot: torch.Tensor
@@ -213,67 +210,84 @@ class _RowSums:
         return _RowSums(*(getattr(self, f.name)[part] for f in fields(self)))
 
 
-def _shape_rows(
-    out: torch.Tensor,
-    scratch: torch.Tensor,
-    response_mask: torch.Tensor,
-    entropy: torch.Tensor,
-    cot_mask: torch.Tensor,
-    adv_i: torch.Tensor,
-    sums: _RowSums,
-    *,
-    alpha: float,
-    kappa: float,
-    form: str,
-) -> None:
-    """Write the shaped advantages of a block of r rows into ``out`` (r, T) and their sums into ``sums``.
+def _masks(
+    out: torch.Tensor, scratch: torch.Tensor, response_mask: torch.Tensor, cot_mask: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The 0/1 float masks of a block of r rows: response tokens written into ``out`` (r, T), CoT tokens
+    inside the response into ``scratch`` (r, T).
 
-    scratch: (r, T) float work space; response_mask, entropy, cot_mask: (r, T); adv_i: (r,) GRPO
-    advantages; ``sums`` fields: (r,) views. Masks become 0/1 floats and are applied by multiplication, as
-    verl's ``advantage * response_mask``: on a CPU ``torch.where`` and bool reductions are several times
-    slower than a float multiply or sum.
+    Masks are applied by multiplication, as verl's ``advantage * response_mask``: on a CPU
+    ``torch.where``, bool reductions and a clamp with tensor bounds are several times slower than a float
+    multiply, sum or broadcast minimum. A bool mask is copied through a uint8 view: torch's bool -> float
+    cast is ~6x slower than uint8's.
     """
-    # a bool mask is copied through a uint8 view: torch's bool -> float cast is ~6x slower than uint8's
     mask = response_mask.view(torch.uint8) if response_mask.dtype == torch.bool else response_mask
-    valid = out.copy_(mask)  # (r, T) 1.0 on response tokens
-    sums.n_valid.copy_(valid.sum(dim=-1))
-    cot_h = scratch.copy_(cot_mask.view(torch.uint8)).mul_(valid)  # (r, T) 1.0 on CoT tokens in the response
-    sums.n_cot.copy_(cot_h.sum(dim=-1))
-    cot_h.mul_(entropy)  # (r, T) entropy on CoT, 0 elsewhere
-    sums.cot_entropy.copy_(cot_h.sum(dim=-1))
-    cap = adv_i.abs() / kappa  # (r,)
-    if form == "sequence":
-        mean_h = (sums.cot_entropy / sums.n_cot.clamp(min=1)).clamp_(min=0.0)  # (r,)  0 where no CoT
-        bonus_i = alpha * torch.minimum(mean_h, cap)  # (r,)  = alpha * clip(H_i, -cap, cap) as H_i >= 0
-        sums.bonus.copy_(bonus_i * sums.n_valid)
-        sums.changed.copy_(sums.n_valid * (bonus_i != 0))
-        valid.mul_((adv_i + bonus_i).unsqueeze(-1))  # (r, T)
-    elif alpha == 0:
-        valid.mul_(adv_i.unsqueeze(-1))  # (r, T) plain GRPO
-    else:
-        # min(alpha H_t, cap) clamped at 0, in one pass: clamp's max(min) equals min(max) as cap >= 0
-        low, high = torch.zeros_like(cap).unsqueeze(-1), cap.unsqueeze(-1)  # (r, 1)
-        psi = torch.clamp(cot_h.mul_(alpha), min=low, max=high, out=cot_h)  # (r, T)
-        sums.bonus.copy_(psi.sum(dim=-1))
-        torch.addcmul(psi, valid, adv_i.unsqueeze(-1), out=valid)  # (r, T)  A_i + psi on the response, 0 off
-        sums.changed.copy_(psi.sign_().sum(dim=-1))  # psi >= 0: sign is 1 where the bonus acts
+    valid = out.copy_(mask)  # (r, T)
+    return valid, scratch.copy_(cot_mask.view(torch.uint8)).mul_(valid)  # (r, T), (r, T)
 
 
-def _statistics(
-    gid: torch.Tensor,
-    scores: torch.Tensor,
-    real: torch.Tensor,
-    n_valid_total: torch.Tensor,
-    n_cot: torch.Tensor,
-    cot_entropy_sum: torch.Tensor,
-    bonus_total: torch.Tensor,
-    n_changed: torch.Tensor,
-) -> dict[str, float]:
-    """Batch statistics over the real (non-padding) responses; all inputs are (bs,) or scalars."""
+def _sequence_rows(
+    valid: torch.Tensor,
+    cot: torch.Tensor,
+    entropy: torch.Tensor,
+    adv_i: torch.Tensor,
+    cap: torch.Tensor,
+    sums: _RowSums,
+    alpha: float,
+) -> None:
+    """Sequence form on a block of r rows: ``valid`` (r, T) becomes A_i + alpha * min(H_i, cap_i) on the
+    response. cot (r, T) is used as work space; adv_i, cap: (r,); ``sums``: (r,) views, written in place
+    (``bonus`` gets clip(H_i, -cap_i, cap_i), the bonus over alpha). Also plain GRPO for the token form
+    with alpha = 0.
+    Passes over the block: two row sums, one multiply by the entropy, one by the advantage."""
+    torch.sum(valid, dim=-1, out=sums.n_valid)
+    torch.sum(cot, dim=-1, out=sums.n_cot)
+    torch.sum(cot.mul_(entropy), dim=-1, out=sums.cot_entropy)  # entropy on CoT tokens, summed per row
+    mean_h = torch.div(sums.cot_entropy, sums.n_cot.clamp(min=1), out=sums.bonus)  # (r,)  0 where no CoT
+    # clip(H_i, -cap, cap) = min(H_i, cap) as H_i >= 0 (clamped at 0 against round-off): one clamp
+    clipped = torch.clamp(mean_h, min=torch.zeros_like(cap), max=cap, out=sums.bonus)  # (r,)
+    valid.mul_(torch.add(adv_i, clipped, alpha=alpha).unsqueeze(-1))  # (r, T)  A_i + alpha * clip(H_i)
+
+
+def _token_rows(
+    valid: torch.Tensor,
+    cot: torch.Tensor,
+    entropy: torch.Tensor,
+    adv_i: torch.Tensor,
+    cap: torch.Tensor,
+    sums: _RowSums,
+    alpha: float,
+) -> None:
+    """Token form on a block of r rows: ``valid`` (r, T) becomes A_i + psi_t on the response, psi_t =
+    min(alpha H_t, cap_i) clamped at 0 on CoT tokens and 0 elsewhere. cot (r, T) becomes psi; adv_i,
+    cap: (r,); ``sums``: (r,) views, written in place (``cot_entropy`` gets alpha times the CoT entropy).
+    Passes over the block: five row sums, the fused alpha * H_t on CoT tokens, the clamp, the minimum, the
+    fused A_i + psi and the sign."""
+    torch.sum(valid, dim=-1, out=sums.n_valid)
+    torch.sum(cot, dim=-1, out=sums.n_cot)
+    # alpha H_t on CoT tokens in one pass: alpha * 1 * H_t, the same float as H_t * alpha
+    psi = torch.addcmul(_ZERO, cot, entropy, value=alpha, out=cot)  # (r, T)
+    torch.sum(psi, dim=-1, out=sums.cot_entropy)  # alpha * (CoT entropy) per row
+    # min(alpha H_t, cap) clamped at 0 is min(max(alpha H_t, 0), cap) as cap >= 0: a scalar clamp and a
+    # broadcast minimum (one clamp with tensor bounds is ~10x slower)
+    torch.minimum(psi.clamp_(min=0.0), cap.unsqueeze(-1), out=psi)  # (r, T)
+    torch.sum(psi, dim=-1, out=sums.bonus)
+    torch.addcmul(psi, valid, adv_i.unsqueeze(-1), out=valid)  # (r, T)  A_i + psi on the response, 0 off
+    torch.sum(psi.sign_(), dim=-1, out=sums.changed)  # psi >= 0: sign is 1 where the bonus acts
+
+
+_ZERO = torch.zeros(())
+"""A 0-d zero for ``torch.addcmul(_ZERO, a, b, value=c)``: c * a * b in one pass."""
+
+
+def _statistics(gid: torch.Tensor, scores: torch.Tensor, rows: _RowSums) -> dict[str, float]:
+    """Batch statistics over the real (non-padding) responses; gid, scores: (bs,)."""
+    real = rows.n_valid > 0  # (bs,)  verl's padding rows have an empty response mask
     n_real = int(real.sum())
-    n_cot_total = int(n_cot[real].sum())
-    tokens = max(int(n_valid_total), 1)
-    cot_entropy_total = float(cot_entropy_sum[real].sum())
+    n_cot = rows.n_cot[real]  # (n_real,)
+    n_cot_total = int(n_cot.sum(dtype=torch.float64))  # float32 sums of counts are exact only to 2^24
+    tokens = max(int(rows.n_valid.sum(dtype=torch.float64)), 1)
+    cot_entropy_total = float(rows.cot_entropy[real].sum(dtype=torch.float64))
 
     real_gid = gid[real]  # (n_real,)
     real_scores = scores[real]  # (n_real,)
@@ -288,10 +302,10 @@ def _statistics(
     present = size > 0  # (G,)
     all_equal = present & (size >= 2) & (high == low)  # (G,)
     return {
-        "entropy_bonus_mean": float(bonus_total) / tokens,
+        "entropy_bonus_mean": float(rows.bonus.sum(dtype=torch.float64)) / tokens,
         "cot_entropy_mean": cot_entropy_total / max(n_cot_total, 1),
         "cot_tokens_mean": n_cot_total / max(n_real, 1),
-        "cot_response_frac": int((n_cot[real] > 0).sum()) / max(n_real, 1),
-        "adv_changed_token_frac": int(n_changed) / tokens,
+        "cot_response_frac": int((n_cot > 0).sum()) / max(n_real, 1),
+        "adv_changed_token_frac": int(rows.changed.sum(dtype=torch.float64)) / tokens,
         "all_equal_group_frac": int(all_equal.sum()) / max(int(present.sum()), 1),
     }
