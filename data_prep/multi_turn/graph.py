@@ -2,12 +2,13 @@
 
 * T: the public tools of the involved classes (BFCL's function docs).
 * R, prerequisite edges A -> B, found by execution in the real environment: B fails in a probe state,
-  and succeeds after A (its arguments sampled from the live state each time, see ``params``). Probes
-  start from the class's bare state (``states.bare_config``: empty folder, logged out, no orders); a
-  second level starts from a prefix that enables A (one call of an A's own prerequisite), which finds
-  chains such as ``trading_login -> place_order -> cancel_order``. Each edge keeps its evidence (the
-  call strings and outputs), so a test can replay it. Classes are probed one by one (BFCL's classes
-  do not share state, so no edge crosses classes).
+  and the same call of B succeeds after A (arguments sampled from the live state, see ``params``).
+  Probes start from the class's bare state (``states.bare_config``: empty folder, logged out, no
+  orders), where a second level starts after one call of a tool found enabling (chains such as
+  ``trading_login -> place_order -> cancel_order``), and from ``states.PROBE_STATES`` generated states,
+  where a prerequisite that is one of several shows (``pressBrakePedal -> startEngine`` when the doors
+  are locked and there is fuel). Each edge keeps its evidence (state, call strings, outputs), so a test
+  can replay it. Classes are probed one by one (no edge crosses classes), once per process.
 * P, parameter dependencies A -> B, from the schemas: a response field of A has the name of a
   parameter of B (or an alias in ``params.ALIASES``), e.g. ``place_order.order_id -> cancel_order``;
   quantities and free text (``QUANTITIES``: amount, price, title, content...) make no edge, and no
@@ -27,7 +28,7 @@ from funrl.envs.bfcl import BfclEnv
 from funrl.envs.bfcl.backend import STATELESS_CLASSES, function_docs
 
 from .params import ALIASES, call_string, is_error, observe, sample_args
-from .states import bare_config, check_classes
+from .states import check_classes, probe_configs
 
 #: Sampled argument sets tried per probe (a prerequisite shows in any of them).
 PROBE_TRIALS = 3
@@ -37,6 +38,7 @@ PROBE_TRIALS = 3
 class Evidence:
     """Why an edge A -> B exists: B failed after ``prefix``, and succeeded after ``prefix`` + A."""
 
+    state: str  # the probe state (``states.probe_configs``): "bare" or "probe:<k>"
     prefix: tuple[str, ...]  # call strings run first (empty at the first level)
     failed: tuple[str, str]  # (B's call, its output) right after the prefix
     enabling: tuple[str, str]  # (A's call, its output)
@@ -75,20 +77,23 @@ class ApiGraph:
         }
 
 
-def probe_entry(class_name: str) -> dict:
+def probe_entry(class_name: str, state: str = "bare") -> dict:
+    """The entry of a probe environment (``state``: a label of ``states.probe_configs``)."""
+    config = dict(probe_configs(class_name))[state]
     return {
         "id": "funrl_mt_probe",
         "involved_classes": [class_name],
-        "initial_config": {class_name: bare_config(class_name)},
+        "initial_config": {class_name: config},
         "ground_truth": [[]],
     }
 
 
 class _Prober:
-    """Runs calls in fresh probe environments of one class."""
+    """Runs calls in fresh probe environments of one class, from one probe state."""
 
-    def __init__(self, class_name: str, docs: dict[str, dict]) -> None:
-        self.class_name, self.docs, self.entry = class_name, docs, probe_entry(class_name)
+    def __init__(self, class_name: str, docs: dict[str, dict], state: str) -> None:
+        self.class_name, self.docs, self.state = class_name, docs, state
+        self.entry = probe_entry(class_name, state)
 
     def run(self, names: list[str], rng: random.Random) -> list[tuple[str, str]]:
         """Fresh env; each tool called once with arguments sampled from the live state."""
@@ -128,34 +133,36 @@ class _Prober:
             b_call = run[-1][0]
             without = self.replay([*head, b_call])[-1]
             if is_error(without):
-                return Evidence(tuple(head), (b_call, without), run[-2], run[-1])
+                return Evidence(self.state, tuple(head), (b_call, without), run[-2], run[-1])
         return None
 
 
-def _probe_class(class_name: str, graph: ApiGraph) -> None:
+@functools.cache
+def class_edges(class_name: str) -> dict[tuple[str, str], Evidence]:
+    """The prerequisite edges of one class with their evidence (probed once per process): two levels
+    from the bare state, one level from each generated probe state."""
     docs = {d["name"]: d for d in function_docs(class_name)}
-    prober = _Prober(class_name, docs)
     names = sorted(docs)
-    prefixes: list[tuple[str, ...]] = [()]
-    for _level in range(2):
-        found = []
-        for prefix in prefixes:
-            for b in names:
-                if not prober.fails(prefix, b):
-                    continue
-                for a in names:
-                    if (a, b) in graph.prerequisites:
+    edges: dict[tuple[str, str], Evidence] = {}
+    for state, _config in probe_configs(class_name):
+        prober = _Prober(class_name, docs, state)
+        prefixes: list[tuple[str, ...]] = [()]
+        for _level in range(2 if state == "bare" else 1):
+            found = []
+            for prefix in prefixes:
+                for b in names:
+                    if not prober.fails(prefix, b):
                         continue
-                    evidence = prober.enables(prefix, a, b)
-                    if evidence is not None:
-                        graph.prerequisites[(a, b)] = evidence
-                        found.append((a, b))
-        # next level: from a state where a tool that needed a prerequisite has been enabled
-        prefixes = sorted({(a,) for a, b in found if (a, b) in graph.prerequisites and not _needs(graph, a)})
-
-
-def _needs(graph: ApiGraph, tool: str) -> bool:
-    return any(b == tool for _, b in graph.prerequisites)
+                    for a in names:
+                        if (a, b) in edges:
+                            continue
+                        evidence = prober.enables(prefix, a, b)
+                        if evidence is not None:
+                            edges[(a, b)] = evidence
+                            found.append((a, b))
+            # next level: from a state where a tool that needed no prerequisite has been called
+            prefixes = sorted({(a,) for a, _ in found if not any(b == a for _, b in edges)})
+    return edges
 
 
 #: Response fields that share a name with a parameter but not a meaning (an order's ``amount`` of shares
@@ -186,6 +193,6 @@ def build_graph(classes: tuple[str, ...]) -> ApiGraph:
     graph = ApiGraph(tuple(classes), tools)
     for c in classes:
         if c not in STATELESS_CLASSES:  # no state, so no call can enable another
-            _probe_class(c, graph)
+            graph.prerequisites.update(class_edges(c))
     _parameter_edges(graph)
     return graph

@@ -21,7 +21,7 @@ from typing import Any
 
 from funrl.envs.bfcl import BfclEnv
 
-from .states import NAMES, WORDS, file_name, sentence
+from .states import DOORS, NAMES, WORDS, file_name, sentence
 
 #: Response fields that feed a parameter of another name (same-name fields feed it too).
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -31,6 +31,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "ticket_id": ("id",),
     "tweet_id": ("id",),
     "receiver_id": ("user_id",),
+    "cityA": ("zipcode",),
+    "cityB": ("zipcode",),
 }
 
 
@@ -267,12 +269,65 @@ def _twitter(name: str, live: Live) -> dict:
     return {}
 
 
+CITIES = ("Rivermist", "Stonebrook", "Maplecrest", "Silverpine", "San Francisco", "Springfield")
+STATUS_OPTIONS = ("fuel", "battery", "doors", "climate", "headlights", "parkingBrake", "brakePedal", "engine")
+
+
+def _vehicle(name: str, live: Live) -> dict:
+    rng, st = live.rng, live.state["VehicleControlAPI"]
+    simple = {
+        "startEngine": lambda: {"ignitionMode": "START" if rng.random() < 0.9 else "STOP"},
+        "pressBrakePedal": lambda: {
+            "pedalPosition": 1.0 if rng.random() < 0.7 else round(rng.uniform(0.1, 0.9), 1)
+        },
+        "fillFuelTank": lambda: {"fuelAmount": float(rng.randint(1, max(1, int(50 - st["fuelLevel"]))))},
+        "activateParkingBrake": lambda: {"mode": rng.choice(("engage", "release"))},
+        "setHeadlights": lambda: {"mode": rng.choice(("on", "off", "auto"))},
+        "displayCarStatus": lambda: {"option": rng.choice(STATUS_OPTIONS)},
+        "set_navigation": lambda: {
+            "destination": f"{rng.randint(1, 999)} {rng.choice(NAMES)} Street, {rng.choice(CITIES)}"
+        },
+        "get_zipcode_based_on_city": lambda: {"city": rng.choice(CITIES)},
+        "gallon_to_liter": lambda: {"gallon": float(rng.randint(1, 30))},
+        "liter_to_gallon": lambda: {"liter": float(rng.randint(1, 100))},
+        "display_log": lambda: {"messages": [sentence(rng)]},
+    }
+    if name in simple:
+        return simple[name]()
+    if name == "lockDoors":
+        unlock = rng.random() < 0.2
+        doors = list(DOORS) if rng.random() < 0.7 else rng.sample(DOORS, rng.randint(1, 3))
+        return {"unlock": unlock, "door": doors}
+    if name == "adjustClimateControl":
+        args: dict = {"temperature": round(rng.uniform(16, 28), 1)}
+        if rng.random() < 0.5:
+            args["unit"] = rng.choice(("celsius", "fahrenheit"))
+        if rng.random() < 0.5:
+            args["fanSpeed"] = rng.randint(0, 100)
+        return args
+    if name == "setCruiseControl":
+        return {
+            "speed": float(rng.randint(4, 24) * 5),
+            "activate": True,
+            "distanceToNextVehicle": float(rng.randint(20, 100)),
+        }
+    if name == "estimate_distance":
+        zips = [z for z in live.produced("cityA") if isinstance(z, str)]
+        a = rng.choice(zips) if zips else f"{rng.randint(10000, 99999)}"
+        others = [z for z in zips if z != a]
+        return {"cityA": a, "cityB": rng.choice(others) if others else f"{rng.randint(10000, 99999)}"}
+    if name == "estimate_drive_feasibility_by_mileage":
+        return {"distance": _pick(live, "distance", [], lambda: float(rng.randint(10, 500)))}
+    return {}
+
+
 RULES: dict[str, Callable[[str, Live], dict]] = {
     "GorillaFileSystem": _fs,
     "TradingBot": _tb,
     "MessageAPI": _message,
     "TicketAPI": _ticket,
     "TwitterAPI": _twitter,
+    "VehicleControlAPI": _vehicle,
 }
 
 

@@ -23,6 +23,7 @@ SUPPORTED_CLASSES: tuple[str, ...] = (
     "MessageAPI",
     "TicketAPI",
     "TwitterAPI",
+    "VehicleControlAPI",
 )
 
 WORDS = (
@@ -167,6 +168,38 @@ def twitter_api(rng: random.Random) -> dict:
     }
 
 
+DOORS = ("driver", "passenger", "rear_left", "rear_right")
+
+
+def vehicle(rng: random.Random) -> dict:
+    """Engine stopped; each condition of ``startEngine`` (fuel, every door locked, brake fully pressed)
+    holds with probability 0.6, else fails (empty tank; some doors unlocked; brake released)."""
+    locked = rng.random() < 0.6
+    doors = {d: "locked" if locked else rng.choice(("locked", "unlocked")) for d in DOORS}
+    if not locked:
+        doors[rng.choice(DOORS)] = "unlocked"
+    brake = rng.random() < 0.6
+    return {
+        "fuelLevel": round(rng.uniform(5, 45), 1) if rng.random() < 0.6 else 0.0,
+        "brakePedalStatus": "pressed" if brake else "released",
+        "brakePedalForce": 1000.0 if brake else 0.0,
+        "batteryVoltage": round(rng.uniform(11.5, 13.5), 1),
+        "engineState": "stopped",
+        "doorStatus": doors,
+        "acTemperature": round(rng.uniform(16, 28), 1),
+        "fanSpeed": rng.randint(0, 100),
+        "acMode": rng.choice(("auto", "cool", "heat")),
+        "humidityLevel": round(rng.uniform(30, 70), 1),
+        "headLightStatus": rng.choice(("on", "off")),
+        "parkingBrakeStatus": rng.choice(("engaged", "released")),
+        "destination": "None",
+        "frontLeftTirePressure": float(rng.randint(28, 36)),
+        "frontRightTirePressure": float(rng.randint(28, 36)),
+        "rearLeftTirePressure": float(rng.randint(28, 36)),
+        "rearRightTirePressure": float(rng.randint(28, 36)),
+    }
+
+
 GENERATORS: dict[str, Callable[[random.Random], dict]] = {
     "GorillaFileSystem": file_system,
     "TradingBot": trading_bot,
@@ -174,6 +207,7 @@ GENERATORS: dict[str, Callable[[random.Random], dict]] = {
     "MessageAPI": message_api,
     "TicketAPI": ticket_api,
     "TwitterAPI": twitter_api,
+    "VehicleControlAPI": vehicle,
 }
 
 
@@ -210,7 +244,28 @@ def bare_config(class_name: str) -> dict:
         config = twitter_api(random.Random("bare"))
         config.update(authenticated=False, tweets={}, tweet_counter=0, following_list=[])
         return config
+    if class_name == "VehicleControlAPI":
+        config = vehicle(random.Random("bare"))
+        config.update(fuelLevel=0.0, doorStatus={d: "unlocked" for d in DOORS}, parkingBrakeStatus="released")
+        config.update(brakePedalStatus="released", brakePedalForce=0.0)
+        return config
     return {}
+
+
+#: Generated states the graph builder also probes from (beyond the bare one): a prerequisite that is
+#: one of several (``startEngine`` needs the doors locked, the brake pressed and fuel) shows in a state
+#: where the others already hold.
+PROBE_STATES = 4
+PROBE_STATES_BY_CLASS = {"VehicleControlAPI": 16}  # three joint conditions: more states to see each alone
+
+
+def probe_configs(class_name: str) -> list[tuple[str, dict]]:
+    """(label, config) of the states prerequisites are probed from: the bare state, then generated ones."""
+    out = [("bare", bare_config(class_name))]
+    if class_name in GENERATORS:
+        n = PROBE_STATES_BY_CLASS.get(class_name, PROBE_STATES)
+        out += [(f"probe:{k}", GENERATORS[class_name](random.Random(f"probe:{k}"))) for k in range(n)]
+    return out
 
 
 def bfcl_configs(classes: list[str], index: int) -> tuple[dict, str]:
