@@ -204,3 +204,37 @@ def test_hf_server_answers_greedily_and_records_each_reply(tmp_path, tiny_model)
         "content": expected,
         "new_tokens": len(new),
     }
+
+
+def test_stop_after_and_rerun_resume_at_the_next_step_asking_nothing_again(tmp_path, tiny_model):
+    """--stop-after 1:judge, then a rerun up to 1:export: the rerun starts at validate, with no server
+    request (sampling and FCDR are done); the random model's plain-text answers to the 2 queries that
+    expect no call are kept (FCDR's step 1), so the export has rows."""
+    checkpoint, replies = str(tiny_model.resolve()), tmp_path / "replies.jsonl"
+    with (
+        OpenAIServer(ScriptedTeacherJudge(demo_samples())) as judge,
+        HFServer(GreedyChatModel(tiny_model, max_new_tokens=8), checkpoint, log_path=replies) as model,
+    ):
+        path = tmp_path / "refine.yaml"
+        path.write_text(
+            json.dumps(_tree(tiny_model, tmp_path / "w", judge.base_url, endpoint=model.base_url))
+        )
+        assert (
+            main(["refine", "--config", str(path), "--stop-after", "1:judge", "data_prep.judge.max_rounds=1"])
+            == 0
+        )
+        done = tmp_path / "w" / "round_1" / "done"
+        assert sorted(p.name for p in done.iterdir()) == ["judge", "sample"]
+        asked = (len(judge.log), len(replies.read_text().splitlines()))
+        assert (
+            main(
+                ["refine", "--config", str(path), "--stop-after", "1:export", "data_prep.judge.max_rounds=1"]
+            )
+            == 0
+        )
+        assert (len(judge.log), len(replies.read_text().splitlines())) == asked  # nothing asked again
+    assert sorted(p.name for p in done.iterdir()) == ["export", "judge", "sample", "validate"]
+    report = json.loads((tmp_path / "w" / "round_1" / "round.json").read_text())
+    assert report["fcdr"]["kept_non_call"] == 2 and report["exported_sft_rows"] == 2
+    summary = json.loads((tmp_path / "w" / "report.json").read_text())
+    assert summary["rounds"] == [report]
