@@ -3,8 +3,8 @@
     python -m funrl.data_prep.multi_turn.benchmark --trajectories 256 --latency 0.1 --concurrency 64
 
 The scripted roles run in a separate server process (``funrl.toy.scripted_server``), so client and
-server do not share one GIL. Reported: Phase I time, Phases II-III time, requests, trajectories per
-minute, and the ideal: ``concurrency / latency`` requests per second divided by the requests one
+server do not share one GIL. Reported: the graph build (once per process), Phase I time, Phases II-III
+time (the run minus a second, identical Phase I), requests, trajectories per minute, and the ideal: ``concurrency / latency`` requests per second divided by the requests one
 trajectory needs (each request of a trajectory waits for the one before it, and at most ``concurrency``
 are in flight).
 """
@@ -19,6 +19,7 @@ import tempfile
 import time
 
 from .config import load_config
+from .graph import build_graph
 from .pipeline import run_multi_turn, walk_all
 
 
@@ -50,6 +51,10 @@ def bench(trajectories: int, latency: float, concurrency: int, rounds: int) -> d
                 ],
             )
             start = time.perf_counter()
+            for classes in cfg.class_sets:  # probed once per process: timed apart from the walks
+                build_graph(tuple(classes))
+            graph_s = time.perf_counter() - start
+            start = time.perf_counter()
             walk_all(cfg)
             phase_1 = time.perf_counter() - start
             start, cpu = time.perf_counter(), time.process_time()
@@ -68,6 +73,7 @@ def bench(trajectories: int, latency: float, concurrency: int, rounds: int) -> d
         "kept": kept,
         "requests": requests,
         "requests_per_trajectory": round(per_traj, 2),
+        "graph_build_s": round(graph_s, 2),
         "phase_1_s": round(phase_1, 2),
         "pipeline_cpu_s": round(cpu, 2),  # the client process's CPU time over the whole run
         "phases_2_3_and_export_s": round(rest, 2),
