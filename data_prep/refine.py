@@ -105,8 +105,8 @@ def run_refine(
         rnd = Round(cfg, r)
         if rnd.finished():
             echo(f"[refine] round {r}: done before, skipped")
-            continue
-        _run_round(rnd, stop_after, echo)
+        else:
+            _run_round(rnd, stop_after, echo)
         if stop_after is not None and stop_after[0] == r:
             break
     reports = [Round(cfg, r).report() for r in range(1, cfg.rounds + 1) if Round(cfg, r).dir.is_dir()]
@@ -120,6 +120,8 @@ def _run_round(rnd: Round, stop_after: tuple[int, str] | None, echo: Callable[[s
     checkpoint = rnd.checkpoint()
     rnd.update(checkpoint=checkpoint)
     todo = [s for s in steps if not rnd.done(s)]
+    if stop_after is not None and stop_after[0] == rnd.r and rnd.done(stop_after[1]):
+        todo = []  # the step to stop after is done already: nothing to run in this round
     echo(f"[refine] round {rnd.r}: {checkpoint}; steps to run: {', '.join(todo)}")
     served: Served | None = None
     try:

@@ -234,6 +234,12 @@ def test_stop_after_and_rerun_resume_at_the_next_step_asking_nothing_again(tmp_p
         )
         assert (len(judge.log), len(replies.read_text().splitlines())) == asked  # nothing asked again
     assert sorted(p.name for p in done.iterdir()) == ["export", "judge", "sample", "validate"]
+    # stopping after a step that is done already runs nothing (no server is asked: none is up any more)
+    assert (
+        main(["refine", "--config", str(path), "--stop-after", "1:judge", "data_prep.judge.max_rounds=1"])
+        == 0
+    )
+    assert sorted(p.name for p in done.iterdir()) == ["export", "judge", "sample", "validate"]
     report = json.loads((tmp_path / "w" / "round_1" / "round.json").read_text())
     assert report["fcdr"]["kept_non_call"] == 2 and report["exported_sft_rows"] == 2
     summary = json.loads((tmp_path / "w" / "report.json").read_text())
