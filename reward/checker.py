@@ -177,8 +177,8 @@ def simple_function_checker(plan: CallPlan, call: dict) -> Verdict:
                 ]
             try:
                 value = convert(value)
-            except BfclCrash as e:
-                return "checker_error:bfcl_crash", [f"Parameter {param!r}: {e}"]
+            except BfclCrash as e:  # where BFCL's converter raises, or a value too long to convert
+                return e.error_type, [f"Parameter {param!r}: {e}"]
             vt = type(value)
         # BFCL (Python only): a tuple for a "tuple" parameter becomes a list, an int for "float" a float.
         elif vt is tuple and type_desc == "tuple":

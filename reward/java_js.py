@@ -60,6 +60,24 @@ TYPE_ERROR = {"java": "type_error:java", "javascript": "type_error:js"}
 class BfclCrash(Exception):
     """BFCL's converter would raise here (its evaluation would stop): the candidate gets no pass."""
 
+    error_type = "checker_error:bfcl_crash"
+
+
+class ValueTooLong(BfclCrash):
+    """A collection value longer than :data:`MAX_CONVERT_CHARS`: BFCL's regular expressions take
+    super-linear time on some such texts, so we refuse to run them (the candidate gets no pass)."""
+
+    error_type = "value_error:too_long"
+
+
+MAX_CONVERT_CHARS = 4096
+"""Longest Java/JS collection value converted (BFCL's own data: at most 138 characters)."""
+
+
+def _bounded(text: str) -> None:
+    if len(text) > MAX_CONVERT_CHARS:
+        raise ValueTooLong(f"collection value of {len(text)} characters (limit {MAX_CONVERT_CHARS})")
+
 
 # Number shapes the converters accept. Python's ``re``: ``\d`` is any Unicode digit and ``$`` also
 # matches before a final newline -- both kept, as the converters run on the same engine.
@@ -88,6 +106,8 @@ def java_value(value: str, type_name: str, item_type: str | None = None):
         return value == "true" if value in ("true", "false") else value
     if type_name in ("char", "String", "any"):  # BFCL's char pattern can never match: kept as written
         return value
+    if type_name in ("ArrayList", "Array", "HashMap"):
+        _bounded(value)
     if type_name == "ArrayList":
         return _java_arraylist(value, item_type)
     if type_name == "Array":
@@ -104,9 +124,39 @@ def _java_item(text: str, item_type: str | None):
 
 
 _AS_LIST = re.compile(r"new\s+ArrayList<\w*>\(Arrays\.asList\((.+?)\)\)")
-_ADD_BLOCK = re.compile(r"new\s+ArrayList<\w*>\(\)\s*\{\{\s*(.+?)\s*\}\}", re.DOTALL)
+# BFCL's pattern is new\s+ArrayList<\w*>\(\)\s*\{\{\s*(.+?)\s*\}\} (DOTALL), whose failures take cubic
+# time on runs of spaces; add_block computes its group(1) from this prefix in linear time.
+_ADD_PREFIX = re.compile(r"new\s+ArrayList<\w*>\(\)\s*\{\{")
 _ADD = re.compile(r"add\((.+?)\)")
 _EMPTY_LIST = re.compile(r"new\s+ArrayList<\w*>\(\)")
+
+
+def _ws_end(text: str, i: int) -> int:
+    while i < len(text) and text[i].isspace():
+        i += 1
+    return i
+
+
+def _ws_start(text: str, i: int, floor: int) -> int:
+    while i > floor and text[i - 1].isspace():
+        i -= 1
+    return i
+
+
+def add_block(text: str) -> str | None:
+    """group(1) of BFCL's ``new ArrayList<>() {{ ... }}`` pattern: spaces, then the shortest text
+    (one character at least) that is followed by spaces and ``}}``."""
+    m = _ADD_PREFIX.search(text)
+    if not m:
+        return None
+    a = m.end()
+    b = _ws_end(text, a)
+    r = text.find("}}", b + 1)
+    if r >= 0:
+        return text[b : _ws_start(text, r, b + 1)]
+    if a < b and text.startswith("}}", b):  # the leading spaces give one back
+        return text[b - 1 : b]
+    return None  # a later start cannot do better: its "}}" would lie further still
 
 
 def _java_arraylist(text: str, item_type: str | None):
@@ -115,9 +165,9 @@ def _java_arraylist(text: str, item_type: str | None):
     m = _AS_LIST.search(text)
     if m:
         return [_java_item(part.strip(), item_type) for part in m.group(1).split(",")]
-    m = _ADD_BLOCK.search(text)
-    if m:
-        return [_java_item(arg.strip(), item_type) for arg in _ADD.findall(m.group(1))]
+    body = add_block(text)
+    if body is not None:
+        return [_java_item(arg.strip(), item_type) for arg in _ADD.findall(body)]
     return [] if _EMPTY_LIST.search(text) else text
 
 
@@ -135,16 +185,31 @@ def _java_array(text: str, item_type: str | None):
     return [java_literal(p) for p in parts]
 
 
-_MAP = re.compile(r"new\s+HashMap<.*?>\s*\(\)\s*\{\s*\{?\s*(.*?)\s*\}?\s*\}", re.DOTALL)
+# BFCL's pattern is new\s+HashMap<.*?>\s*\(\)\s*\{\s*\{?\s*(.*?)\s*\}?\s*\} (DOTALL), whose failures take
+# polynomial time of high degree on runs of spaces; map_body computes its group(1) in linear time.
+_MAP_PREFIX = re.compile(r"new\s+HashMap<.*?>\s*\(\)\s*\{", re.DOTALL)
 _PUT = re.compile(r"put\(\"(.*?)\",\s*(.*?)\)")
 _EMPTY_MAP = re.compile(r"new\s+HashMap<.*?>\s*\(\)")
 
 
+def map_body(text: str) -> str | None:
+    """group(1) of BFCL's HashMap pattern: after ``{``, spaces, an optional ``{`` and spaces, the
+    shortest text followed by spaces and ``}`` (None when no ``}`` follows)."""
+    m = _MAP_PREFIX.search(text)
+    if not m:
+        return None
+    b = _ws_end(text, m.end())
+    d = _ws_end(text, b + 1 if text.startswith("{", b) else b)
+    r = text.find("}", d)
+    if r < 0:
+        return None  # a later start cannot do better: its "}" would lie further still
+    return text[d : _ws_start(text, r, d)]
+
+
 def _java_hashmap(text: str):
     """``new HashMap<..>() {{ put("k", v); }}``: string keys, values read by :func:`java_literal`."""
-    m = _MAP.search(text)
-    if m:
-        body = m.group(1)
+    body = map_body(text)
+    if body is not None:
         if not body.strip():
             return {}
         return {key: java_literal(v.strip()) for key, v in _PUT.findall(body)}
@@ -196,6 +261,8 @@ def js_value(value: str, type_name: str, item_type: str | None = None):
             raise BfclCrash(f"BFCL's Bigint conversion fails on {value!r:.80}") from None
     if type_name == "Boolean":
         return value == "true" if value in ("true", "false") else value
+    if type_name in ("dict", "array"):
+        _bounded(value)
     if type_name == "dict":
         return _js_dict(value.strip())
     if type_name == "array":
@@ -214,15 +281,61 @@ _ARRAY_1D = re.compile(r"\[(.*?)\]|\bnew\s+Array\((.*?)\)")
 _BRACKETED = re.compile(r"\[(.*?)\]")
 
 
+def array_2d_end(code: str) -> int | None:
+    """Where ``_ARRAY_2D.match(code)`` would end (None: no match), in linear time.
+
+    BFCL's 2-D array pattern backtracks exponentially on texts like ``[[1],[1],...,]``; this computes
+    the same first match by dynamic programming. ``.*?`` reaches each later ``]`` (not past a newline)
+    in order; after it come spaces and either ``, [`` (another row, recursively) or the closing
+    bracket. Swept from the right, ``lazy[i]`` is the match end reachable from a ``.*?`` starting at i.
+    """
+    if code.startswith("["):
+        close, q = "]", 1
+    else:
+        m = _NEW_ARRAY_2D.match(code)
+        if not m:
+            return None
+        close, q = ")", m.end()
+    n = len(code)
+    ws = [n] * (n + 1)  # ws[i]: end of the run of spaces starting at i
+    for i in range(n - 1, -1, -1):
+        ws[i] = ws[i + 1] if code[i].isspace() else i
+    lazy: list = [None] * (n + 1)
+    cur = None
+    for i in range(n - 1, -1, -1):
+        c = code[i]
+        if c == "\n":
+            cur = None
+        elif c == "]":
+            p = ws[i + 1]  # after "]" and spaces: another row, else the closing bracket
+            found = None
+            if p < n and code[p] == ",":
+                r = ws[p + 1]
+                if r < n and code[r] == "[":
+                    found = lazy[r + 1]
+            if found is None and p < n and code[p] == close:
+                found = p + 1
+            if found is not None:
+                cur = found
+        lazy[i] = cur
+    q = ws[q]
+    if q >= n or code[q] != "[":
+        return None
+    return lazy[q + 1]
+
+
+_NEW_ARRAY_2D = re.compile(r"\bnew\s+Array\(")
+
+
 def _js_array(code: str, item_type: str | None):
     """``[a, b]`` / ``new Array(a, b)`` read from the start of the text (not to its end), split on
     commas; a list of lists when it starts like ``[[``; the text when nothing matches or BFCL's
     conversion raises (it catches everything there)."""
     try:
-        m = _ARRAY_2D.match(code)
-        if m:
+        end = array_2d_end(code)
+        if end is not None:
             rows = []
-            for k, inner in enumerate(_BRACKETED.findall(m.group(0))):
+            for k, inner in enumerate(_BRACKETED.findall(code[:end])):
                 inner = inner.strip()
                 if k == 0 and inner.startswith("["):
                     inner = inner[1:]
@@ -258,7 +371,10 @@ def _js_dict(code: str):
     if not m:
         return code
     out: dict = {}
-    for key, value in _PAIR.findall(m.group(1)):
+    content = m.group(1)
+    if ":" not in content:  # no pair can match (and the pattern's failure is quadratic)
+        return out
+    for key, value in _PAIR.findall(content):
         key = key.strip().strip("'\"")
         value = value.strip()
         if value.startswith("[") and value.endswith("]"):

@@ -4,9 +4,12 @@ the public API (score, prepare, check, the JSON ground truth, compute_score, thi
 from __future__ import annotations
 
 import json
+import random
+import re
 
 import pytest
 from funrl.reward import (
+    FormatError,
     GroundTruthError,
     check,
     compute_score,
@@ -16,7 +19,7 @@ from funrl.reward import (
     score,
     score_prepared,
 )
-from funrl.reward.java_js import java_value, js_value
+from funrl.reward.java_js import ValueTooLong, add_block, array_2d_end, java_value, js_value, map_body
 from funrl.reward.langs import decode_source
 
 
@@ -205,3 +208,109 @@ def test_javascript_end_to_end():
     assert score('[sortItems(items=["B", "a"])]', **kw)  # strings are compared standardised
     assert score("[sortItems(items=['a', 'b'])]", **kw).error_type == "value_error:list/tuple"
     assert score("[sortItems(items=b)]", **kw).error_type == "type_error:simple"
+
+
+# BFCL's own patterns (bfcl_eval/eval_checker/ast_eval/type_convertor), as the reference our linear-time
+# replacements must agree with: they backtrack badly on some inputs, so only short texts are compared.
+BFCL_ARRAY_2D = re.compile(
+    r"\[\s*\[.*?\]\s*(,\s*\[.*?\]\s*)*\]|\bnew\s+Array\(\s*\[.*?\]\s*(,\s*\[.*?\]\s*)*\)"
+)
+BFCL_MAP = re.compile(r"new\s+HashMap<.*?>\s*\(\)\s*\{\s*\{?\s*(.*?)\s*\}?\s*\}", re.DOTALL)
+BFCL_ADD = re.compile(r"new\s+ArrayList<\w*>\(\)\s*\{\{\s*(.+?)\s*\}\}", re.DOTALL)
+
+
+def test_linear_time_matchers_agree_with_bfcl_patterns():
+    rng = random.Random(7)
+    for _ in range(20_000):
+        tail = "".join(rng.choice("[], \n1a){}>x(") for _ in range(rng.randrange(12)))
+        text = rng.choice(["[", "[[", "[ [", "new Array(", "new Array( ["]) + tail
+        m = BFCL_ARRAY_2D.match(text)
+        assert array_2d_end(text) == (m.end() if m else None), text
+        text = rng.choice(["new HashMap<>() {", "new HashMap<a>b>(){", "new HashMap<> ", "x"]) + tail
+        m = BFCL_MAP.search(text)
+        assert map_body(text) == (m.group(1) if m else None), text
+        text = rng.choice(["new ArrayList<>() {{", "new ArrayList<T>()\n{{", "new ArrayList<>() {"]) + tail
+        m = BFCL_ADD.search(text)
+        assert add_block(text) == (m.group(1) if m else None), text
+
+
+def test_pathological_values_are_read_or_refused_quickly():
+    # BFCL's own patterns take exponential (2-D arrays) or high-polynomial time on these.
+    rows = "[" + "[1]," * 1000 + "]"
+    assert js_value(rows, "array") == ["[1"]  # no "]]" nor "],[...]]" ending: the 1-D pattern, "[" to "]"
+    assert js_value("[[1]" + ",[2]" * 900 + "]", "array")[:2] == [[1], [2]]
+    assert java_value("new HashMap<>() {x" + " " * 4000 + "y", "HashMap") == {}  # no "}": the empty map
+    assert java_value("new ArrayList<>() {{" + " " * 4000, "ArrayList", "integer") == []
+    with pytest.raises(ValueTooLong):
+        java_value("new int[]{" + "1, " * 2000 + "}", "Array", "integer")
+    fn = [
+        {
+            "name": "f",
+            "description": "",
+            "parameters": {
+                "type": "dict",
+                "properties": {"a": {"type": "array", "items": {"type": "integer"}}},
+            },
+        }
+    ]
+    r = score(
+        "[f(a=[" + "1, " * 2000 + "])]",
+        functions=fn,
+        possible_answer=[{"f": {"a": [[1]]}}],
+        category="simple_javascript",
+        language="javascript",
+    )
+    assert r.error_type == "value_error:too_long"
+
+
+def test_decoders_never_raise_anything_but_format_errors():
+    rng = random.Random(11)
+    pieces = [
+        "f(",
+        "a=",
+        "1",
+        "'x'",
+        '"y"',
+        "[",
+        "]",
+        "{",
+        "}",
+        "(",
+        ")",
+        ",",
+        ";",
+        "\n",
+        " ",
+        "new ",
+        "int",
+        "L",
+        ".",
+        "=>",
+        "->",
+        "<",
+        ">",
+        "`",
+        "/",
+        "*",
+        "//",
+        "/*",
+        "\\",
+        "0x",
+        "1e",
+        "?",
+        ":",
+        "!",
+        "&",
+        "|",
+    ]
+    for _ in range(5_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(1, 30)))
+        for language in ("java", "javascript"):
+            try:
+                decode_source(text, language)
+            except FormatError as e:
+                assert e.error_type.startswith("format_error:")
+    deep = "[f(a=" + "(" * 5000 + "1" + ")" * 5000 + ")]"
+    for language in ("java", "javascript"):
+        with pytest.raises(FormatError):
+            decode_source(deep, language)
