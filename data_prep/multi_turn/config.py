@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from funrl.envs.bfcl.env import MAX_CALLS_PER_TURN
+
 from ..config import ConfigError, EndpointConfig
 from .states import SUPPORTED_CLASSES
 from .walk import WalkConfig
@@ -65,6 +67,11 @@ class MultiTurnConfig:
                 raise ConfigError(f"{key} must be >= {low}, got {getattr(self, key)}")
         if self.walk.rounds < 1 or self.walk.max_calls < 1:
             raise ConfigError("walk.rounds and walk.max_calls must be >= 1")
+        if self.walk.rounds * self.walk.max_calls > MAX_CALLS_PER_TURN:  # the walker replays in one turn
+            raise ConfigError(
+                f"walk.rounds * walk.max_calls must be <= {MAX_CALLS_PER_TURN} (funrl.envs.bfcl's calls per "
+                f"turn), got {self.walk.rounds * self.walk.max_calls}"
+            )
         if not 0.0 <= self.walk.blocked_share <= 1.0:
             raise ConfigError(f"walk.blocked_share must be within [0, 1], got {self.walk.blocked_share}")
         for role in ("query_writer", "reasoner", "critic"):

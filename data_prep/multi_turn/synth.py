@@ -38,8 +38,9 @@ from .prompts import (
     writer_messages,
 )
 
-#: No ground-truth cache: entries of different runs may share an id and calls but not the state.
-CHECKER = Checker(cache_size=0)
+#: BFCL's checker with its ground-truth cache (a hit needs the same initial_config object, so entries of
+#: different runs that share an id and calls never mix).
+CHECKER = Checker()
 
 
 @dataclass

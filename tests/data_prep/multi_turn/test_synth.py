@@ -211,3 +211,5 @@ def test_bad_config_names_the_key(capsys):
     assert "unknown key(s) ['walk.roundz']" in capsys.readouterr().err
     with pytest.raises(ConfigError, match=r"class_sets\[0\]: \['TravelAPI'\]"):
         load_config(None, ["class_sets=[[TravelAPI]]"])
+    with pytest.raises(ConfigError, match=r"walk.rounds \* walk.max_calls must be <= 256"):
+        load_config(None, ["walk.rounds=100"])
