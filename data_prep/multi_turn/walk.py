@@ -24,9 +24,19 @@ import random
 from dataclasses import dataclass
 
 from funrl.envs.bfcl import BfclEnv
+from funrl.envs.bfcl.env import MAX_CALLS_PER_STEP
 
 from .graph import ApiGraph
 from .params import Live, call_string, is_error, observe, sample_args
+
+
+def _execute(env: BfclEnv, calls: list[str]) -> list[str]:
+    """Execute calls in steps of at most the environment's calls per step."""
+    return [
+        o
+        for i in range(0, len(calls), MAX_CALLS_PER_STEP)
+        for o in env.execute(calls[i : i + MAX_CALLS_PER_STEP])
+    ]
 
 
 @dataclass
@@ -58,10 +68,9 @@ class Walker:
         self._blocked: tuple[int, list[str]] = (-1, [])  # (len(history), tools not legal then)
 
     def scratch(self) -> BfclEnv:
+        """A fresh environment that has replayed every call so far."""
         env = BfclEnv(self.entry)
-        if self.history:
-            for i in range(0, len(self.history), 64):
-                env.execute(self.history[i : i + 64])
+        _execute(env, self.history)
         return env
 
     def observe(self, outputs: list[str]) -> Live:
@@ -121,7 +130,7 @@ class Walker:
         if not calls or not calls[-1].startswith(f"{target}("):
             del self.history[len(self.history) - len(calls) :]
             return None
-        executed = self.env.execute(calls)
+        executed = _execute(self.env, calls)
         if executed != outputs:  # the scratch replay and the live environment must agree
             raise RuntimeError(f"non-deterministic environment: {calls} gave {executed}, expected {outputs}")
         return Round(target, calls, outputs)
