@@ -9,7 +9,8 @@ Standard library only; never executes model output. Quick use::
 
 verl: ``reward.custom_reward_function.path=pkg://funrl.reward`` (``name`` defaults to ``compute_score``).
 Modules: :mod:`.decode` (output formats, think tags, bounds), :mod:`.pycall` (python-call decoding),
-:mod:`.checker` (BFCL's checker), :mod:`.ground_truth` (the ground-truth JSON and its preparation).
+:mod:`.checker` (BFCL's checker), :mod:`.ground_truth` (the ground-truth JSON and its preparation),
+:mod:`.java_js` / :mod:`.langs` (``language="java"`` / ``"javascript"``: BFCL's Java and JavaScript scoring).
 """
 
 from .api import (
@@ -42,12 +43,14 @@ from .ground_truth import (
     GroundTruthError,
     ground_truth_json,
 )
+from .java_js import LANGUAGES
 from .pycall import MAX_NESTING
 from .reference import possible_answer_from_calls
 
 __all__ = [
     "CATEGORIES",
     "FORMATS",
+    "LANGUAGES",
     "MAX_CALLS",
     "MAX_CALL_CHARS",
     "MAX_NESTING",

@@ -25,6 +25,10 @@ A second think tag anywhere after it is a format error. With ``require_think=Tru
 block is mandatory (``format_error:missing_think``). In the tagged formats nothing but whitespace may
 surround the tags (``format_error:extra_text``): the reward teaches the format.
 
+Java and JavaScript (``language``, see :mod:`.langs`): call text -- the ``python`` format and the call
+lists inside ``answer`` / ``tool_call`` -- is read as Java / JavaScript source the way BFCL's tree-sitter
+parsers read it, each value kept as its source text; JSON is read as for Python.
+
 Bounds: the whole text at most ``MAX_TEXT_CHARS``, the part holding the calls at most
 ``MAX_CALL_CHARS`` (``format_error:too_long``); values nest at most ``MAX_NESTING`` deep
 (``format_error:too_deep``).

@@ -5,19 +5,20 @@ A ground truth is three things, in BFCL's own shapes:
 * ``functions``: BFCL function docs, ``[{"name": str, "description": str, "parameters": {"type": "dict",
   "properties": {param: {"type": T, "items": {"type": T2}?, ...}}, "required": [param, ...]}}]`` with
   ``T`` one of ``string integer float boolean array tuple dict any`` (JSON-Schema ``number`` and ``object``
-  are accepted as ``float`` and ``dict``; ``required`` may be omitted, meaning none).
+  are accepted as ``float`` and ``dict``; ``required`` may be omitted, meaning none). With ``language``
+  ``java`` / ``javascript``, ``T`` is one of BFCL's Java / JavaScript type names (:mod:`.java_js`).
 * ``possible_answer``: ``[{func_name: {param: [acceptable values...]}}]``, one dict per expected call;
   ``""`` among a parameter's acceptable values means the parameter may be omitted.
-* ``category``: a BFCL category name (``simple_python``, ``multiple``, ``parallel``,
-  ``parallel_multiple``, ``live_simple``, ``live_multiple``, ``live_parallel``,
-  ``live_parallel_multiple``; short forms ``simple``, ``python`` too). It routes the check exactly as BFCL
-  does: a name containing "parallel" -> any order, greedy matching; containing "multiple" -> one call of
-  the expected function; otherwise one call of the first function.
+* ``category``: a BFCL category name (``simple_python``, ``multiple``, ``parallel``, ``parallel_multiple``,
+  ``live_simple``, ``live_multiple``, ``live_parallel``, ``live_parallel_multiple``, ``simple_java``,
+  ``simple_javascript``; short forms ``simple``, ``python``). It routes the check as BFCL does: a name
+  containing "parallel" -> any order, greedy matching; containing "multiple" -> one call of the expected
+  function; otherwise one call of the first function.
 
 The verl/JSON form of all of it (what data preparation writes into ``reward_model.ground_truth``) is::
 
     {"functions": [...], "possible_answer": [...], "category": "simple",
-     "fmt": "auto", "require_think": false}          # the last two optional
+     "fmt": "auto", "require_think": false, "language": "java"}      # the last three optional
 
 A malformed ground truth is a data bug and raises :class:`GroundTruthError` (a ``ValueError``) naming
 the field. Bounds (also ``GroundTruthError``, naming the field): at most ``MAX_CALLS`` expected calls (BFCL's
@@ -184,7 +185,7 @@ class AnswerCall:
 
     __slots__ = ("name", "raw", "where", "_params", "_mandatory", "text_ok")
 
-    def __init__(self, entry: Any, index: int) -> None:
+    def __init__(self, entry: Any, index: int, text_ok: bool = False) -> None:
         where = f"possible_answer[{index}]"
         if not isinstance(entry, dict) or len(entry) != 1:
             raise GroundTruthError(
@@ -203,7 +204,7 @@ class AnswerCall:
                     f"{where}.{name}.{p}: acceptable values must be a list, got {type(values).__name__}"
                 )
         self.name, self.raw, self.where, self._params = name, raw, f"{where}.{name}", {}
-        self.text_ok = False  # set for Java/JS ground truths
+        self.text_ok = text_ok  # Java/JS: a dict key's acceptable values may be a string (BFCL's data)
         self._mandatory = None
 
     @property
@@ -300,11 +301,11 @@ class FunctionSpec:
 
 
 class CallPlan:
-    """One expected call and the function doc it is checked against, with a per-parameter entry
-    ``(type name, Python type, item type, AnswerParam, is_variable, Java/JS converter or None)`` built the first time a candidate
-    gives that parameter (None: the parameter is not in both the schema and the answer).
-    ``is_variable`` is BFCL's flag for a value of the schema type whose acceptable values have another
-    type: it is then compared exactly."""
+    """One expected call and its function doc, with a per-parameter entry ``(type name, Python type,
+    item type, AnswerParam, is_variable, Java/JS converter or None)`` built the first time a candidate
+    gives that parameter (None: the parameter is not in both the schema and the answer). ``is_variable``
+    is BFCL's flag for a value of the schema type whose acceptable values have another type: it is then
+    compared exactly."""
 
     __slots__ = ("spec", "answer", "entries", "name")
 
@@ -392,9 +393,7 @@ class GroundTruth:
                 f"possible_answer: {len(possible_answer)} expected calls, more than MAX_CALLS ({MAX_CALLS})"
             )
         self._functions = functions
-        self.answers = [AnswerCall(a, i) for i, a in enumerate(possible_answer)]
-        for a in self.answers:
-            a.text_ok = language != "python"
+        self.answers = [AnswerCall(a, i, language != "python") for i, a in enumerate(possible_answer)]
         if self.route == "simple":
             # BFCL checks a simple entry against the FIRST function doc, whatever the answer's name.
             self.specs = [FunctionSpec(functions[0], "functions[0]", language)]
