@@ -21,6 +21,7 @@ assistant message as JSON, read with :func:`funrl.eval.fc.tool_reply`.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 
@@ -32,6 +33,18 @@ from .prompts import tools_from_functions
 
 #: The category whose language (Python) BFCL's loader uses for the multi-turn function docs.
 _DOC_CATEGORY = "multi_turn_base"
+
+
+@functools.lru_cache(maxsize=256)
+def _tools_json(docs_json: str) -> str:
+    """``tools`` for ``[first, revealed]`` docs, as JSON text; cached, as entries share tool sets and the
+    conversion deep-copies every doc."""
+    first, revealed = json.loads(docs_json)
+    tools = tools_from_functions(first, _DOC_CATEGORY)
+    for tool in tools_from_functions(revealed, _DOC_CATEGORY):
+        tool["function"]["description"] = tool["function"]["description"].removesuffix(PYTHON_HINT)
+        tools.append(tool)
+    return json.dumps(tools)
 
 
 @dataclass(frozen=True)
@@ -48,11 +61,7 @@ class FcStyle:
     @staticmethod
     def request_tools(first: list[dict], revealed: list[dict]) -> list[dict]:
         """The first turn's functions (hinted), then those revealed so far (not hinted)."""
-        tools = tools_from_functions(first, _DOC_CATEGORY)
-        for tool in tools_from_functions(revealed, _DOC_CATEGORY):
-            tool["function"]["description"] = tool["function"]["description"].removesuffix(PYTHON_HINT)
-            tools.append(tool)
-        return tools
+        return json.loads(_tools_json(json.dumps([first, revealed])))
 
     @staticmethod
     def reveal(docs: list[dict]) -> dict:
