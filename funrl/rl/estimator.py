@@ -86,6 +86,8 @@ def compute_grpo_entropy_advantage(
     ``norm_adv_by_std_in_grpo`` is read from ``config`` (verl's algorithm block) when it is there,
     because verl's generic call path does not pass it.
     """
+    import torch
+
     from funrl.rl.advantage import entropy_shaped_grpo_advantage
 
     inputs = _INPUTS.get()
@@ -103,20 +105,24 @@ def compute_grpo_entropy_advantage(
             f"{ESTIMATOR_NAME}: entropy is {tuple(inputs.entropy.shape)} but the rewards are "
             f"{tuple(token_level_rewards.shape)}: the hook's batch does not line up with verl's"
         )
-    if bool((response_mask.bool() & ~inputs.response_mask.bool()).any()):
+    # equal masks (the usual case) are one comparison; otherwise rollout correction may have dropped tokens
+    if not torch.equal(response_mask, inputs.response_mask) and bool(
+        torch.gt(response_mask, inputs.response_mask).any()
+    ):
         raise RuntimeError(
             f"{ESTIMATOR_NAME}: verl's response_mask has tokens the hook's does not: rows misaligned"
         )
     if config is not None:
         norm_adv_by_std_in_grpo = bool(getattr(config, "norm_adv_by_std_in_grpo", norm_adv_by_std_in_grpo))
-    cot_mask = inputs.cot_mask & response_mask.bool()  # (bs, T) rollout correction may have dropped tokens
     settings = inputs.settings
     advantages, returns, stats = entropy_shaped_grpo_advantage(
         token_level_rewards,
         response_mask,
         index,
         inputs.entropy.to(token_level_rewards.device),
-        cot_mask.to(token_level_rewards.device),
+        # CoT tokens that rollout correction dropped from verl's response_mask get no bonus: the shaping
+        # ignores CoT outside the response mask it is given
+        inputs.cot_mask.to(token_level_rewards.device),
         alpha=settings.alpha,
         kappa=settings.kappa,
         form=settings.form,
