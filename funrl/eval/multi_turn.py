@@ -53,8 +53,20 @@ def category_name(category: str) -> str:
 
 
 def _read_jsonl(path: str) -> list[dict]:
+    """One JSON object a line; ValueError naming the file and line of one that is not."""
+    rows = []
     with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"{path}:{n}: not a JSON object ({e})") from None
+            if not isinstance(row, dict):
+                raise ValueError(f"{path}:{n}: not a JSON object")
+            rows.append(row)
+    return rows
 
 
 def read_entries(category: str, data_dir: str | None, limit: int | None) -> list[dict]:
@@ -67,7 +79,8 @@ def read_entries(category: str, data_dir: str | None, limit: int | None) -> list
         file = f"BFCL_v4_{name}.json"
         entries = _read_jsonl(os.path.join(data_dir, file))
         answers = {
-            a["id"]: a["ground_truth"] for a in _read_jsonl(os.path.join(data_dir, "possible_answer", file))
+            a.get("id"): a.get("ground_truth")
+            for a in _read_jsonl(os.path.join(data_dir, "possible_answer", file))
         }
         for entry in entries:
             if entry.get("id") not in answers:

@@ -386,6 +386,10 @@ def test_data_dir_in_bfcls_layout(tmp_path):
         write([{**entries[0], "involved_classes": ["Nope"]}], entries)
         with pytest.raises(ValueError, match="field 'involved_classes'"):
             run()
+        with open(tmp_path / "BFCL_v4_multi_turn_base.json", "a") as f:
+            f.write("{not json\n")
+        with pytest.raises(ValueError, match=r"BFCL_v4_multi_turn_base.json:2: not a JSON object"):
+            run()
 
 
 def evaluate_dir(server, data_dir):
