@@ -109,8 +109,9 @@ def bench_judge(n: int, latency: float, concurrency: int) -> None:
                 [
                     f"work_dir={work}",
                     "progress=false",
-                    f"generate.endpoint.base_url={url}",
-                    f"generate.endpoint.concurrency={concurrency}",
+                    f"judge.endpoint.base_url={url}",
+                    "judge.endpoint.model=bench-judge",
+                    f"judge.endpoint.concurrency={concurrency}",
                     "judge.structured_output=true",
                 ],
             )
