@@ -30,6 +30,9 @@ from funrl.envs.bfcl.backend import STATELESS_CLASSES, function_docs
 from .params import ALIASES, call_string, is_error, observe, sample_args
 from .states import check_classes, probe_configs
 
+#: Tools no walk calls (the reasoner still sees them): ``verify_traveler_information`` checks an age
+#: against ``datetime.today()``, so a ground truth holding it would not replay on another day.
+EXCLUDED_TOOLS = frozenset({"verify_traveler_information"})
 #: Sampled argument sets tried per probe (a prerequisite shows in any of them).
 PROBE_TRIALS = 3
 
@@ -141,7 +144,7 @@ class _Prober:
 def class_edges(class_name: str) -> dict[tuple[str, str], Evidence]:
     """The prerequisite edges of one class with their evidence (probed once per process): two levels
     from the bare state, one level from each generated probe state."""
-    docs = {d["name"]: d for d in function_docs(class_name)}
+    docs = {d["name"]: d for d in function_docs(class_name) if d["name"] not in EXCLUDED_TOOLS}
     names = sorted(docs)
     edges: dict[tuple[str, str], Evidence] = {}
     for state, _config in probe_configs(class_name):
@@ -189,7 +192,7 @@ def _parameter_edges(graph: ApiGraph) -> None:
 def build_graph(classes: tuple[str, ...]) -> ApiGraph:
     """The graph of ``classes`` (probed once per process; the same for the same classes)."""
     check_classes(list(classes))
-    tools = {d["name"]: (c, d) for c in classes for d in function_docs(c)}
+    tools = {d["name"]: (c, d) for c in classes for d in function_docs(c) if d["name"] not in EXCLUDED_TOOLS}
     graph = ApiGraph(tuple(classes), tools)
     for c in classes:
         if c not in STATELESS_CLASSES:  # no state, so no call can enable another

@@ -13,6 +13,7 @@ can be tried and fail -- which is how the graph builder sees a prerequisite.
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import random
 from collections.abc import Callable
@@ -33,6 +34,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "receiver_id": ("user_id",),
     "cityA": ("zipcode",),
     "cityB": ("zipcode",),
+    "travel_from": ("nearest_airport",),
+    "travel_to": ("nearest_airport",),
 }
 
 
@@ -241,11 +244,9 @@ def _twitter(name: str, live: Live) -> dict:
     users = sorted({t["username"] for t in st["tweets"].values()} | {st["username"]})
     if name == "authenticate_twitter":
         return {"username": st["username"], "password": st["password"]}
-    if name == "post_tweet":
-        args: dict = {"content": sentence(rng)}
-        if rng.random() < 0.5:
-            args["tags"] = [f"#{rng.choice(WORDS)}"]
-        return args
+    if name == "post_tweet":  # lists always given: BFCL's default ones are shared by every tweet
+        tags = [f"#{rng.choice(WORDS)}"] if rng.random() < 0.5 else []
+        return {"content": sentence(rng), "tags": tags, "mentions": []}
     if name in ("retweet", "comment", "mention", "get_tweet", "get_tweet_comments"):
         args = {"tweet_id": _pick(live, "tweet_id", ids, lambda: rng.randint(50, 99))}
         if name == "comment":
@@ -321,6 +322,104 @@ def _vehicle(name: str, live: Live) -> dict:
     return {}
 
 
+@functools.cache
+def flight_routes() -> tuple[tuple[str, str], ...]:
+    """The (from, to) airport pairs TravelAPI has a flight for, found once per process by asking
+    ``get_flight_cost`` for every pair of ``list_all_airports`` (its route table is not public)."""
+    entry = {
+        "id": "funrl_mt_routes",
+        "involved_classes": ["TravelAPI"],
+        "initial_config": {},
+        "ground_truth": [[]],
+    }
+    env = BfclEnv(entry)
+    airports = parse_output(env.execute(["list_all_airports()"])[0])
+    env.close()
+    routes = []
+    for a in airports:
+        env = BfclEnv(entry)
+        others = [b for b in airports if b != a]
+        calls = [
+            f"get_flight_cost(travel_from={a!r}, travel_to={b!r}, travel_date='2024-11-15', travel_class='economy')"
+            for b in others
+        ]
+        outputs = [o for i in range(0, len(calls), 32) for o in env.execute(calls[i : i + 32])]
+        env.close()
+        routes += [(a, b) for b, o in zip(others, outputs) if not is_error(o)]
+    return tuple(routes)
+
+
+def _travel(name: str, live: Live) -> dict:
+    rng, st = live.rng, live.state["TravelAPI"]
+    produced_token = [t for t in live.produced("access_token") if isinstance(t, str)]
+    token = produced_token[-1] if produced_token else (st["access_token"] or "000000")
+    cards = sorted(st["credit_card_list"])
+    bookings = sorted(st["booking_record"])
+    card = lambda: _pick(live, "card_id", cards, lambda: str(rng.randint(10**11, 10**12 - 1)))  # noqa: E731
+    booking = lambda: _pick(live, "booking_id", bookings, lambda: str(rng.randint(10**6, 10**7 - 1)))  # noqa: E731
+
+    def flight() -> dict:
+        routes = flight_routes()
+        start = [v for v in live.produced("travel_from") if isinstance(v, str)]
+        usable = [r for r in routes if r[0] in start] or list(routes)
+        a, b = rng.choice(usable)
+        day = f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+        return {
+            "travel_date": day,
+            "travel_from": a,
+            "travel_to": b,
+            "travel_class": rng.choice(("economy", "business", "first")),
+        }
+
+    if name == "authenticate_travel":
+        first, last = rng.sample(NAMES, 2)
+        return {
+            "client_id": f"client_{rng.randint(100, 999)}",
+            "client_secret": f"secret_{rng.randint(1000, 9999)}",
+            "refresh_token": f"refresh_{rng.randint(1000, 9999)}",
+            "grant_type": "read_write",
+            "user_first_name": first,
+            "user_last_name": last,
+        }
+    if name == "register_credit_card":
+        return {
+            "access_token": token,
+            "card_number": str(rng.randint(10**15, 10**16 - 1)),
+            "expiration_date": f"{rng.randint(1, 12):02d}/{rng.randint(2027, 2032)}",
+            "cardholder_name": " ".join(rng.sample(NAMES, 2)),
+            "card_verification_number": rng.randint(100, 999),
+        }
+    if name == "get_flight_cost":
+        return flight()
+    if name == "book_flight":
+        return {"access_token": token, "card_id": card(), **flight()}
+    if name == "get_credit_card_balance":
+        return {"access_token": token, "card_id": card()}
+    if name in ("cancel_booking", "retrieve_invoice"):
+        return {"access_token": token, "booking_id": booking()}
+    if name == "purchase_insurance":
+        return {
+            "access_token": token,
+            "insurance_type": rng.choice(("comprehensive", "travel", "medical")),
+            "insurance_cost": float(rng.randint(2, 20) * 25),
+            "booking_id": booking(),
+            "card_id": card(),
+        }
+    if name == "contact_customer_support":
+        return {"booking_id": booking(), "message": sentence(rng)}
+    if name in ("get_booking_history",):
+        return {"access_token": token}
+    if name == "set_budget_limit":
+        return {"access_token": token, "budget_limit": float(rng.randint(1, 20) * 250)}
+    if name == "get_nearest_airport_by_city":
+        return {"location": rng.choice(("London", "Paris", "Tokyo", "New York", "Rivermist", "Stonebrook"))}
+    if name == "compute_exchange_rate":
+        other = rng.choice(("EUR", "JPY", "GBP", "CAD", "RMB", "INR"))
+        pair = ("USD", other) if rng.random() < 0.5 else (other, "USD")
+        return {"base_currency": pair[0], "target_currency": pair[1], "value": float(rng.randint(10, 5000))}
+    return {}
+
+
 RULES: dict[str, Callable[[str, Live], dict]] = {
     "GorillaFileSystem": _fs,
     "TradingBot": _tb,
@@ -328,6 +427,7 @@ RULES: dict[str, Callable[[str, Live], dict]] = {
     "TicketAPI": _ticket,
     "TwitterAPI": _twitter,
     "VehicleControlAPI": _vehicle,
+    "TravelAPI": _travel,
 }
 
 

@@ -24,6 +24,7 @@ SUPPORTED_CLASSES: tuple[str, ...] = (
     "TicketAPI",
     "TwitterAPI",
     "VehicleControlAPI",
+    "TravelAPI",
 )
 
 WORDS = (
@@ -200,6 +201,37 @@ def vehicle(rng: random.Random) -> dict:
     }
 
 
+def travel(rng: random.Random) -> dict:
+    """1-2 credit cards, 0-1 booking, signed in (a token) or not, a budget limit or none."""
+    first, last = rng.sample(NAMES, 2)
+    cards = {
+        str(rng.randint(10**11, 10**12 - 1)): {
+            "card_number": str(rng.randint(10**15, 10**16 - 1)),
+            "expiration_date": f"{rng.randint(1, 12):02d}/{rng.randint(2027, 2032)}",
+            "cardholder_name": f"{first} {last}",
+            "card_verification_number": rng.randint(100, 999),
+            "balance": float(rng.randint(500, 20000)),
+        }
+        for _ in range(rng.randint(1, 2))
+    }
+    config = {
+        "random_seed": rng.randint(1, 10**6),
+        "credit_card_list": cards,
+        "booking_record": {},
+        "budget_limit": None if rng.random() < 0.7 else float(rng.randint(1, 10) * 500),
+    }
+    if rng.random() < 0.4:
+        config.update(
+            access_token=str(rng.randint(100000, 999999)),
+            token_type="Bearer",
+            token_expires_in=2,
+            token_scope="read_write",
+            user_first_name=first,
+            user_last_name=last,
+        )
+    return config
+
+
 GENERATORS: dict[str, Callable[[random.Random], dict]] = {
     "GorillaFileSystem": file_system,
     "TradingBot": trading_bot,
@@ -208,6 +240,7 @@ GENERATORS: dict[str, Callable[[random.Random], dict]] = {
     "TicketAPI": ticket_api,
     "TwitterAPI": twitter_api,
     "VehicleControlAPI": vehicle,
+    "TravelAPI": travel,
 }
 
 
@@ -243,6 +276,12 @@ def bare_config(class_name: str) -> dict:
     if class_name == "TwitterAPI":
         config = twitter_api(random.Random("bare"))
         config.update(authenticated=False, tweets={}, tweet_counter=0, following_list=[])
+        return config
+    if class_name == "TravelAPI":
+        config = travel(random.Random("bare"))
+        config.update(credit_card_list={}, budget_limit=None)
+        for key in ("access_token", "token_type", "token_expires_in", "token_scope"):
+            config.pop(key, None)
         return config
     if class_name == "VehicleControlAPI":
         config = vehicle(random.Random("bare"))

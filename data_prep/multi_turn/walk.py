@@ -23,7 +23,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from funrl.envs.bfcl import BfclEnv
+from funrl.envs.bfcl import BfclEnv, check_turns
 from funrl.envs.bfcl.env import MAX_CALLS_PER_STEP
 
 from .graph import ApiGraph
@@ -160,7 +160,10 @@ class Walker:
 
 
 def walk_trajectory(graph: ApiGraph, entry: dict, seed: int | str, cfg: WalkConfig) -> list[Round]:
-    """Up to ``cfg.rounds`` rounds over one environment (fewer when no target can be reached)."""
+    """Up to ``cfg.rounds`` rounds over one environment (fewer when no target can be reached), cut
+    before the first round whose ground truth fails BFCL's check against itself (BFCL shares
+    ``post_tweet``'s default ``mentions`` list between the model's and the ground truth's tweets, so
+    ``post_tweet`` without mentions followed by ``mention`` cannot pass)."""
     walker = Walker(graph, entry, random.Random(f"walk:{seed}"), cfg)
     rounds: list[Round] = []
     try:
@@ -177,6 +180,11 @@ def walk_trajectory(graph: ApiGraph, entry: dict, seed: int | str, cfg: WalkConf
                 break
     finally:
         walker.close()
+    if rounds:
+        gt = ground_truth_entry(entry, rounds)
+        verdicts = check_turns(gt, [[r.calls] for r in rounds])
+        passed = next((k for k, v in enumerate(verdicts) if not v.passed), len(rounds))
+        rounds = rounds[:passed]
     return rounds
 
 

@@ -58,7 +58,7 @@ EXPECTED = {
         ("add_to_watchlist", "remove_stock_from_watchlist"),
     },
 }
-MSG, TICKET, TW, CAR = "MessageAPI", "TicketAPI", "TwitterAPI", "VehicleControlAPI"
+MSG, TICKET, TW, CAR, TRAVEL = "MessageAPI", "TicketAPI", "TwitterAPI", "VehicleControlAPI", "TravelAPI"
 EXPECTED.update(
     {
         MSG: {("message_login", "send_message"), ("send_message", "delete_message")},
@@ -73,6 +73,11 @@ EXPECTED.update(
             ("pressBrakePedal", "startEngine"),
             ("startEngine", "setCruiseControl"),
         },
+        TRAVEL: {
+            ("authenticate_travel", "register_credit_card"),
+            ("register_credit_card", "book_flight"),
+            ("book_flight", "cancel_booking"),
+        },
     }
 )
 ABSENT = {
@@ -80,6 +85,7 @@ ABSENT = {
     TICKET: {("close_ticket", "create_ticket")},
     TW: {("retweet", "post_tweet")},
     CAR: {("startEngine", "lockDoors"), ("fillFuelTank", "startEngine")},  # BFCL starts on an empty tank
+    TRAVEL: {("cancel_booking", "book_flight"), ("book_flight", "authenticate_travel")},
 }
 ABSENT |= {
     FS: {("cat", "touch"), ("touch", "mkdir"), ("ls", "cat"), ("pwd", "cd")},
@@ -87,7 +93,7 @@ ABSENT |= {
 }
 
 
-@pytest.mark.parametrize("class_name", [FS, TB, MSG, TICKET, TW, CAR])
+@pytest.mark.parametrize("class_name", [FS, TB, MSG, TICKET, TW, CAR, TRAVEL])
 def test_prerequisite_edges_checked_against_behaviour(class_name):
     graph = build_graph((class_name,))
     edges = set(graph.prerequisites)
@@ -114,8 +120,8 @@ def test_no_edges_in_a_stateless_class_and_parameter_edges_from_schemas():
 def test_states_are_seeded_and_not_bfcl_defaults():
     assert generate_config([FS, TB], 7) == generate_config([FS, TB], 7)
     assert generate_config([FS, TB], 7) != generate_config([FS, TB], 8)
-    with pytest.raises(ValueError, match="involved_classes: 'TravelAPI' is not supported"):  # not yet
-        generate_config(["TravelAPI"], 0)
+    with pytest.raises(ValueError, match="involved_classes: 'WebSearchAPI' is not supported"):
+        generate_config(["WebSearchAPI"], 0)
     assert bare_config(TB)["authenticated"] is False
 
 
@@ -140,6 +146,7 @@ CLASS_SETS = [
     ("MessageAPI", "TicketAPI"),
     ("GorillaFileSystem", "TwitterAPI"),
     ("VehicleControlAPI", "MessageAPI"),
+    ("TravelAPI", "TicketAPI"),
 ]
 
 
@@ -192,3 +199,24 @@ def test_generated_states_are_not_bfcl_states_unless_asked():
         assert w["rounds"]
         gt = {**w, "ground_truth": [r["calls"] for r in w["rounds"]]}
         assert check_multi_turn(gt, [[r["calls"]] for r in w["rounds"]]).valid
+
+
+def test_bfcl_shared_mentions_list_is_avoided():
+    """BFCL shares post_tweet's default ``mentions`` list between the model's and the ground truth's
+    tweets: a ground truth posting without mentions, then mentioning, fails its own check (BFCL's own
+    verdict, which funrl.envs.bfcl reproduces). The walker passes the lists explicitly, and cuts a
+    trajectory before any round that would still fail its own check."""
+    config = bare_config("TwitterAPI")
+    config["authenticated"] = True
+    entry = {"id": "tw", "involved_classes": ["TwitterAPI"], "initial_config": {"TwitterAPI": config}}
+    mention = "mention(tweet_id=0, mentioned_usernames=['ana'])"
+    for post, valid in (("post_tweet(content='hi')", False), ("post_tweet(content='hi', mentions=[])", True)):
+        gt = {**entry, "ground_truth": [[post, mention]]}
+        assert check_multi_turn(gt, [[[post, mention]]]).valid is valid
+    import random
+
+    from funrl.data_prep.multi_turn.params import Live, sample_args
+
+    doc = {"name": "post_tweet"}
+    args = sample_args("TwitterAPI", doc, Live({"TwitterAPI": config}, random.Random(0)))
+    assert args["mentions"] == [] and isinstance(args["tags"], list)

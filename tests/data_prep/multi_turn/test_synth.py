@@ -209,7 +209,7 @@ def test_nothing_kept_fails_loudly(tmp_path, capsys):
 def test_bad_config_names_the_key(capsys):
     assert data_prep_main(["multi_turn", "walk.roundz=2"]) == 2
     assert "unknown key(s) ['walk.roundz']" in capsys.readouterr().err
-    with pytest.raises(ConfigError, match=r"class_sets\[0\]: \['TravelAPI'\]"):
-        load_config(None, ["class_sets=[[TravelAPI]]"])
+    with pytest.raises(ConfigError, match=r"class_sets\[0\]: \['MemoryAPI'\]"):
+        load_config(None, ["class_sets=[[MemoryAPI]]"])
     with pytest.raises(ConfigError, match=r"walk.rounds \* walk.max_calls must be <= 256"):
         load_config(None, ["walk.rounds=100"])
