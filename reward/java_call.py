@@ -141,10 +141,17 @@ class _Parser:
         while True:
             if self.at("."):
                 self.take(".")
+                if self.at("new"):  # outer.new Inner(): BFCL's rendering drops the outer object
+                    inner = self.creation()
+                    node = Node(inner.kind, node.start, inner.end, inner.render, (node, *inner.kids))
+                    continue
+                generic = self.type_arguments() if self.at("<") else ""  # obj.<T>m()
                 name = self.peek()
                 if name.kind != "id":
                     raise SourceError(f"expected a name at {name.start}")
                 self.k += 1
+                if generic and not self.at("("):
+                    raise SourceError(f"type arguments without a call at {name.start}")
                 if name.text == "class":
                     if node.kind not in ("ident", "field", "type"):
                         raise SourceError(f"bad class literal at {name.start}")
@@ -207,6 +214,8 @@ class _Parser:
         if t.kind == "id":
             if t.text == "new":
                 return self.creation()
+            if t.text == "switch":
+                return self.switch()
             if t.text in _PRIMITIVES:  # int.class, int[].class
                 typ = self.type_()
                 if not self.at("."):
@@ -231,6 +240,20 @@ class _Parser:
             close = self.take(")")
             return Node("other", t.start, close.end, f"({inner.render})", (inner,))
         raise SourceError(f"unexpected {t.text or 'end of text'!r} at {t.start}")
+
+    def switch(self) -> Node:
+        """``switch (x) { ... }`` as an expression: the body is only checked for balance; rendered from
+        its tokens."""
+        first = self.k
+        self.take("switch")
+        self.take("(")
+        self.expr()
+        self.take(")")
+        if not self.at("{"):
+            raise SourceError(f"expected {{ at {self.peek().start}")
+        self.k = skip_balanced(self.toks, self.k)
+        toks = self.toks[first : self.k]
+        return Node("other", toks[0].start, toks[-1].end, "".join(t.text for t in toks))
 
     def creation(self) -> Node:
         start = self.take("new").start

@@ -27,7 +27,7 @@ _ASSIGN_OPS = frozenset("+= -= *= /= %= **= <<= >>= >>>= &= |= ^= &&= ||= ??=".s
 _KEYWORD_VALUES = frozenset(("false", "null", "undefined", "this", "super"))
 _UNARY = frozenset("- + ! ~ typeof void delete await ++ --".split())
 _STATEMENT_WORDS = frozenset(
-    "var let const if for while do return function class import export switch try throw break continue".split()
+    "var const if for while do return export switch try throw break continue".split()
 )
 
 
@@ -98,7 +98,7 @@ class _Parser:
 
     def unary(self) -> Node:
         t = self.peek()
-        if t.kind in ("op", "id") and t.text in _UNARY and not (t.kind == "id" and self._is_name_use()):
+        if t.kind in ("op", "id") and t.text in _UNARY and not (t.text == "await" and self.at(")", 1)):
             self.k += 1
             return Node("other", t.start, self.unary().end)
         return self.assignable(self.postfix(self.primary()))
@@ -115,11 +115,6 @@ class _Parser:
         out = Node("assign" if t.text == "=" else "other", node.start, right.end)
         out.left, out.right = node, right
         return out
-
-    def _is_name_use(self) -> bool:
-        """``await``/``typeof``... followed by an operator is used as a name (rare; be strict)."""
-        nxt = self.peek(1)
-        return nxt.kind == "op" and nxt.text in (")", ",", "]", "}", ";", "=")
 
     def postfix(self, node: Node) -> Node:
         while True:
@@ -191,22 +186,58 @@ class _Parser:
             self.k += 1
             return Node("other", t.start, t.end)
         if t.kind == "id":
-            if t.text in _STATEMENT_WORDS and t.text != "function":
+            if t.text in _STATEMENT_WORDS:
                 raise SourceError(f"{t.text!r} is not read in an expression")
-            if t.text == "function":
+            if t.text == "function" or t.text == "async" and self.at("function", 1):
                 return self.function()
+            if t.text == "class":
+                return self.class_()
+            if t.text in ("import", "new") and self.at(".", 1):  # import.meta, new.target
+                self.k += 3
+                return Node("other", t.start, self.prev_end())
+            if t.text == "import" and self.at("(", 1):
+                self.k += 1
+                self.arguments()
+                return Node("other", t.start, self.prev_end())
             if t.text == "new":
                 self.take("new")
                 self.postfix_members(self.primary())
                 if self.at("("):
                     self.arguments()
                 return Node("other", t.start, self.prev_end())
+            if t.text.startswith("#") and not self.at("in", 1):  # a private name stands only before "in"
+                raise SourceError(f"private name {t.text!r} at {t.start}")
             self.k += 1
             kind = "true" if t.text == "true" else "other" if t.text in _KEYWORD_VALUES else "ident"
             return Node(kind, t.start, t.end)
         if self.at("(") or self.at("[") or self.at("{"):
             return self.bracketed(t)
+        if self.at("<") and self.peek(1).kind == "id":
+            return self.jsx()
         raise SourceError(f"unexpected {t.text or 'end of text'!r} at {t.start}")
+
+    def jsx(self) -> Node:
+        """A self-closing JSX element, ``<Name attr="v" other={expr} />`` (tree-sitter-javascript reads
+        JSX); elements with children are not read."""
+        start = self.take("<").start
+        self.k += 1
+        while self.at(".") or self.at("-"):
+            self.k += 1
+            if self.take().kind != "id":
+                raise SourceError(f"bad JSX name at {start}")
+        while self.peek().kind == "id":
+            self.k += 1
+            if self.at("="):
+                self.take("=")
+                if self.at("{"):
+                    self.k = skip_balanced(self.toks, self.k)
+                elif self.peek().kind == "str":
+                    self.k += 1
+                else:
+                    raise SourceError(f"bad JSX attribute at {self.peek().start}")
+        self.take("/")
+        end = self.take(">").end
+        return Node("other", start, end)
 
     def postfix_members(self, node: Node) -> Node:
         while self.at(".") or self.at("["):
@@ -260,12 +291,25 @@ class _Parser:
 
     def property(self) -> None:
         key = self.peek()
+        if (
+            key.kind == "id"
+            and key.text in ("get", "set", "async")
+            and not (self.at(":", 1) or self.at("(", 1))
+        ):
+            self.k += 1  # get x() {...}, set x(v) {...}, async m() {...}
+            key = self.peek()
+        generator = self.at("*")
+        if generator:  # a generator method: *name() {...}
+            self.take("*")
+            key = self.peek()
         if self.at("["):
             self.k = skip_balanced(self.toks, self.k)
         elif key.kind in ("id", "str", "num"):
             self.k += 1
         else:
             raise SourceError(f"bad property key at {key.start}")
+        if generator and not self.at("("):
+            raise SourceError(f"expected ( at {self.peek().start}")
         if self.at(":"):
             self.take(":")
             self.expr()
@@ -275,8 +319,23 @@ class _Parser:
         elif key.kind != "id":
             raise SourceError(f"expected : at {self.peek().start}")
 
+    def class_(self) -> Node:
+        start = self.take("class").start
+        if self.peek().kind == "id" and not self.at("extends"):
+            self.k += 1
+        if self.at("extends"):
+            self.take("extends")
+            self.postfix(self.primary())
+        self._body()
+        return Node("other", start, self.prev_end())
+
     def function(self) -> Node:
-        start = self.take("function").start
+        start = self.peek().start
+        if self.at("async"):
+            self.take("async")
+        self.take("function")
+        if self.at("*"):
+            self.take("*")
         if self.peek().kind == "id":
             self.k += 1
         if not self.at("("):
@@ -291,6 +350,13 @@ class _Parser:
         self.k = skip_balanced(self.toks, self.k)
 
     def _arrow_ahead(self) -> bool:
+        if self.at("async") and (self.peek(1).kind == "id" and self.at("=>", 2) or self.at("(", 1)):
+            save = self.k
+            self.k += 1
+            try:
+                return self._arrow_ahead()
+            finally:
+                self.k = save
         if self.peek().kind == "id" and self.at("=>", 1):
             return True
         if not self.at("("):
@@ -303,6 +369,8 @@ class _Parser:
 
     def arrow(self) -> Node:
         start = self.peek().start
+        if self.at("async"):
+            self.take("async")
         self.k = self.k + 1 if self.peek().kind == "id" else skip_balanced(self.toks, self.k)
         self.take("=>")
         if self.at("{"):

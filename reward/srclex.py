@@ -85,6 +85,19 @@ def _quoted(src: str, i: int, quote: str, *, multiline: bool = False) -> int:
     raise SourceError(f"unclosed {quote} literal at {i}")
 
 
+def _text_block(src: str, i: int) -> int:
+    """End of the Java text block opening at ``i``."""
+    j = i + 3
+    while j < len(src):
+        if src[j] == "\\":
+            j += 2
+        elif src.startswith('"""', j):
+            return j + 3
+        else:
+            j += 1
+    raise SourceError(f"unclosed text block at {i}")
+
+
 def _template(src: str, i: int) -> int:
     """End of a JS template literal at ``i`` (``${...}`` holes skipped by brace depth)."""
     j, depth = i + 1, 0
@@ -125,9 +138,11 @@ def tokenize(src: str, language: str) -> list[Token]:
         if src.startswith("/*", i):
             raise SourceError("unclosed comment")
         if c == '"' or c == "'" and not java:
-            if java and src.startswith('"""', i):
-                raise SourceError("text blocks are not read")
-            j, kind = _quoted(src, i, c, multiline=java), "str"  # tree-sitter-java: raw newlines ok
+            if java and src.startswith('"""', i):  # a text block
+                j = _text_block(src, i)
+            else:
+                j = _quoted(src, i, c, multiline=java)  # tree-sitter-java: raw newlines ok
+            kind = "str"
         elif c == "'":
             j, kind = _quoted(src, i, c), "char"
         elif c == "`" and not java:
@@ -142,8 +157,8 @@ def tokenize(src: str, language: str) -> list[Token]:
         elif c == "/" and not java and (not out or out[-1].text in _REGEX_AFTER):
             j, kind = _regex(src, i), "regex"
         else:
-            m = _IDENT.match(src, i)
-            if m:
+            m = _IDENT.match(src, i + (c == "#" and not java))  # JS: #private names
+            if m and (c != "#" or m.start() == i + 1):
                 j, kind = m.end(), "id"
             else:
                 m = _OP.match(src, i)
