@@ -98,4 +98,4 @@ def test_candidates_are_varied():
     assert len({r["kind"] for r in rows}) >= 80
     for language in ("java", "javascript"):
         valid = [bool(r["valid"]) for r in rows if entries()[r["id"]]["language"] == language]
-        assert 0.1 < sum(valid) / len(valid) < 0.6
+        assert sum(valid) > 1000 and len(valid) - sum(valid) > 1000  # both verdicts well represented
