@@ -3,7 +3,7 @@
 Rows it reads, as they are written:
 
 * FunRL's own JSONL: ``{"output": ..., "ground_truth": ...}`` (or ``response``), or the ground truth
-  inline as ``functions`` / ``possible_answer`` / ``category`` (+ ``fmt``, ``require_think``);
+  inline as ``functions`` / ``possible_answer`` / ``category`` (+ ``fmt``, ``require_think``, ``language``);
 * verl's rollout dump (``trainer.rollout_data_dir/<step>.jsonl``: ``{"input", "output", "gts", "score",
   "step", ...}``; ``gts`` is the row's ``reward_model.ground_truth``);
 * TRL completions (``completion``: a string or a list of messages) that carry a ground truth
@@ -29,7 +29,7 @@ from .api import load_ground_truth, score_prepared
 from .trl import completion_text
 
 OUTPUT_KEYS = ("output", "response", "completion")
-INLINE_KEYS = ("functions", "possible_answer", "category", "fmt", "require_think")
+INLINE_KEYS = ("functions", "possible_answer", "category", "fmt", "require_think", "language")
 MAX_LISTED = 1000  # bad lines kept with their reason (all are counted)
 _GT_WHERE = "'ground_truth', verl's 'gts', 'reward_model.ground_truth' or inline 'functions'/'possible_answer'/'category'"
 

@@ -314,3 +314,22 @@ def test_decoders_never_raise_anything_but_format_errors():
     for language in ("java", "javascript"):
         with pytest.raises(FormatError):
             decode_source(deep, language)
+
+
+def test_score_file_reads_the_language_of_inline_and_json_ground_truths(tmp_path):
+    from funrl.reward.score_file import score_file
+
+    rows = [
+        {
+            "output": GOOD,
+            "functions": FN,
+            "possible_answer": ANS,
+            "category": "simple_java",
+            "language": "java",
+        },
+        {"output": BAD, "ground_truth": ground_truth_json(FN, ANS, "simple_java", language="java")},
+    ]
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    report = score_file(str(path))
+    assert report["scored"] == 2 and report["correct"] == 1, report
