@@ -165,6 +165,39 @@ class CotMasker:
         mask = (positions >= lo.unsqueeze(1)) & (positions <= hi.unsqueeze(1)) & valid  # (bs, T)
         return mask.to(responses.device)
 
+    def per_segment(self, responses: torch.Tensor, response_mask: torch.Tensor) -> torch.Tensor:
+        """CoT mask (bs, T) of multi-turn responses: each contiguous run of ``response_mask`` (one
+        assistant reply; user and tool tokens between replies are 0) is searched on its own, so every
+        reply's think span is CoT and a tag inside a tool result never opens or closes one. A row with
+        one run (a single-turn response) gets exactly ``self(responses, response_mask)``'s mask.
+        """
+        if responses.dim() != 2 or tuple(response_mask.shape) != tuple(responses.shape):
+            raise ValueError(
+                f"responses and response_mask must both be (bs, T); got {tuple(responses.shape)} "
+                f"and {tuple(response_mask.shape)}"
+            )
+        valid = response_mask.detach().cpu() != 0  # (bs, T)
+        before = torch.nn.functional.pad(valid[:, :-1], (1, 0), value=False)  # (bs, T) previous token valid
+        starts = valid & ~before  # (bs, T) first token of each run
+        runs = starts.sum(dim=1)  # (bs,)
+        if responses.numel() == 0 or int(runs.max()) <= 1:
+            return self(responses, response_mask)
+        ids = responses.detach().cpu()  # (bs, T)
+        rows, cols = valid.nonzero(as_tuple=True)  # (n,), (n,) row-major
+        run_of = starts.cumsum(dim=1)[rows, cols] - 1  # (n,) run index within its row
+        first_run = runs.cumsum(dim=0) - runs  # (bs,) global index of each row's first run
+        seg = first_run[rows] + run_of  # (n,) global run index, row-major like starts.nonzero()
+        seg_start = starts.nonzero(as_tuple=True)[1]  # (S,) start column of each run
+        pos = cols - seg_start[seg]  # (n,) position within its run
+        seg_ids = torch.zeros(int(runs.sum()), int(pos.max()) + 1, dtype=ids.dtype)  # (S, L)
+        seg_valid = torch.zeros_like(seg_ids, dtype=torch.bool)  # (S, L)
+        seg_ids[seg, pos] = ids[rows, cols]
+        seg_valid[seg, pos] = True
+        seg_cot = self(seg_ids, seg_valid)  # (S, L)
+        mask = torch.zeros_like(valid)  # (bs, T)
+        mask[rows, cols] = seg_cot[seg, pos]
+        return mask.to(responses.device)
+
     def _window(self, row_ids: np.ndarray, first: int | None) -> tuple[bytes, list[int], int, int]:
         """Bytes of tokens first..q, enough to hold any tag starting in token ``first`` (None: whole row).
 

@@ -30,10 +30,12 @@ through ``compute_advantage``; ``TaskRunnerV1.run`` choosing the trainer with ``
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from typing import Any
 
 import ray
+import torch
 import transfer_queue as tq
 from transfer_queue import KVBatchMeta
 from verl.trainer.main_ppo import TaskRunnerV1
@@ -45,6 +47,10 @@ from funrl.rl import estimator
 from funrl.rl.cot_guard import NoCotGuard
 from funrl.rl.cot_mask import CotMasker
 from funrl.rl.estimator import ESTIMATOR_NAME, EntropyInputs, entropy_inputs
+from funrl.rl.multi_turn.metrics import step_metrics as multi_turn_step_metrics
+from funrl.rl.multi_turn.settings import settings_from as multi_turn_settings_from
+
+DUMP_ENV = "FUNRL_MULTI_TURN_DUMP_DIR"
 
 estimator.register()  # also when the entry point is switched off (VERL_USE_EXTERNAL_PLUGINS=none)
 
@@ -58,6 +64,7 @@ def validate_funrl_config(config: Any) -> FunRLConfig:
     the verl settings it depends on.
     """
     funrl = funrl_config_from(config)
+    multi_turn_settings_from(config)  # the bfcl_multi_turn agent loop's block, when there is one
     if config.algorithm.adv_estimator != ESTIMATOR_NAME:
         return funrl
     if not config.trainer.get("use_v1", True):
@@ -112,6 +119,9 @@ class FunRLTrainerSync(PPOTrainerSync):
         if not inputs.stats:
             raise RuntimeError(f"verl's _compute_advantage did not call the {ESTIMATOR_NAME} estimator")
         metrics.update({METRIC_PREFIX + name: value for name, value in inputs.stats.items()})
+        metrics.update(
+            {METRIC_PREFIX + name: value for name, value in self._multi_turn_metrics(batch).items()}
+        )
         if self.funrl.entropy.alpha > 0:  # alpha 0 is plain GRPO on purpose
             step = getattr(self, "global_steps", None)
             no_cot = self.no_cot_guard.observe(inputs.stats["cot_response_frac"], step=step)
@@ -132,7 +142,9 @@ class FunRLTrainerSync(PPOTrainerSync):
         padded = data.to_padded_tensor()  # the same padding verl's _compute_advantage applies
         response_mask = padded["response_mask"]  # (bs, T)
         entropy = padded["entropy"]  # (bs, T)
-        cot_mask = self.cot_masker(padded["responses"], response_mask)  # (bs, T)
+        # each assistant reply of a multi-turn trajectory on its own; one reply: the single-turn mask
+        cot_mask = self.cot_masker.per_segment(padded["responses"], response_mask)  # (bs, T)
+        _dump_for_tests(batch.keys, padded, cot_mask, getattr(self, "global_steps", None))
         if entropy.shape != response_mask.shape or cot_mask.shape != response_mask.shape:
             raise RuntimeError(
                 f"{ESTIMATOR_NAME}: entropy {tuple(entropy.shape)}, CoT mask {tuple(cot_mask.shape)} and "
@@ -145,6 +157,25 @@ class FunRLTrainerSync(PPOTrainerSync):
             settings=self.funrl.entropy,
         )
 
+    def _multi_turn_metrics(self, batch: KVBatchMeta) -> dict[str, float]:
+        """Step means of the ``bfcl_multi_turn`` loop's per-trajectory metrics ({} for other rows)."""
+        data = tq.kv_batch_get(
+            keys=batch.keys, partition_id=batch.partition_id, select_fields=["extra_fields"]
+        )
+        if "extra_fields" not in data.keys():
+            return {}
+        values = data["extra_fields"]  # a NonTensorStack or tensordict's LinkedList of dicts
+        return multi_turn_step_metrics(values.tolist() if hasattr(values, "tolist") else list(values))
+
+
+def _dump_for_tests(keys: list[str], padded: Any, cot_mask: Any, step: int | None) -> None:
+    """With ``FUNRL_MULTI_TURN_DUMP_DIR`` set (tests, debugging): the rows the estimator gets, per step."""
+    directory = os.environ.get(DUMP_ENV)
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+        rows = {name: padded[name].cpu() for name in ("responses", "response_mask", "entropy")}
+        torch.save({"keys": list(keys), "cot_mask": cot_mask.cpu(), **rows}, f"{directory}/hook_{step}.pt")
+
 
 def _require_single_output_sessions(keys: list[str]) -> None:
     """grpo_entropy groups rows by uid; verl's GRPO instead scores multi-output agent sessions by their
@@ -152,7 +183,8 @@ def _require_single_output_sessions(keys: list[str]) -> None:
     multi = [key for key in keys if key.rsplit("_", 2)[-1] != "0"]
     if multi:
         raise NotImplementedError(
-            f"{ESTIMATOR_NAME} supports one output per agent-loop session (single-turn rollouts); "
+            f"{ESTIMATOR_NAME} supports one output per agent-loop session (single-turn rollouts, and the "
+            "bfcl_multi_turn loop, whose whole trajectory is one output); "
             f"got keys such as {multi[:3]}"
         )
 
