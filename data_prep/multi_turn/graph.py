@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from funrl.envs.bfcl import BfclEnv
 from funrl.envs.bfcl.backend import STATELESS_CLASSES, function_docs
 
-from .params import ALIASES, call_string, is_error, observe, sample_args
+from .params import ALIASES, call_string, is_error, observe
+from .rules import sample_args
 from .states import check_classes, probe_configs
 
 #: Tools no walk calls (the reasoner still sees them): ``verify_traveler_information`` checks an age

@@ -27,7 +27,8 @@ from funrl.envs.bfcl import BfclEnv, check_turns
 from funrl.envs.bfcl.env import MAX_CALLS_PER_STEP
 
 from .graph import ApiGraph
-from .params import Live, call_string, is_error, observe, sample_args
+from .params import Live, call_string, is_error, observe
+from .rules import sample_args
 
 
 def _execute(env: BfclEnv, calls: list[str]) -> list[str]:

@@ -215,7 +215,8 @@ def test_bfcl_shared_mentions_list_is_avoided():
         assert check_multi_turn(gt, [[[post, mention]]]).valid is valid
     import random
 
-    from funrl.data_prep.multi_turn.params import Live, sample_args
+    from funrl.data_prep.multi_turn.params import Live
+    from funrl.data_prep.multi_turn.rules import sample_args
 
     doc = {"name": "post_tweet"}
     args = sample_args("TwitterAPI", doc, Live({"TwitterAPI": config}, random.Random(0)))
