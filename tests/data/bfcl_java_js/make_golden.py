@@ -15,8 +15,10 @@ Official verdicts: call text goes through ``default_decode_ast_prompting(text, R
 JAVASCRIPT)`` (tree-sitter), JSON through the FC handlers' route (``json.loads`` of the arguments); then
 ``is_function_calling_format_output`` and ``ast_checker(..., Language.JAVA or JAVASCRIPT, ...)`` --
 the steps of BFCL's ``_evaluate_single_ast_entry`` as ``ast_file_runner`` picks them for these
-categories. Candidates: each ground truth rendered as Java/JS source, and mutations of it drawn with a
-fixed seed (the files are reproducible). Not part of the test run nor of the funrl package.
+categories. Candidates: each ground truth rendered as Java/JS source, value and call mutations of it,
+syntax snippets in place of an argument and random one-character edits (material in
+golden_candidates.py), drawn with a fixed seed: the files are byte-reproducible. Not part of the test
+run nor of the funrl package.
 """
 
 from __future__ import annotations
