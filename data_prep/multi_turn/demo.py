@@ -5,8 +5,9 @@
 
 The demo runs the whole pipeline on generated states against the scripted roles (``scripted``) on a
 loopback server: a few trajectories in seconds, with a reasoner that fails some rounds until a critic's
-hint (``cat``, ``cancel_order``), breaks the format once (``get_account_info``) and never passes others
-(``get_order_details``), so every path shows up in the report.
+hint (targets ``cancel_order``, ``diff``), breaks the format (``withdraw_funds``) and never passes
+others (``get_transaction_history``: a trajectory dropped at its first round; ``grep``: one cut
+after its first round), so every path shows up in the report.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ DEMO_SETTINGS = (
 
 def demo_roles() -> ScriptedRoles:
     return ScriptedRoles(
-        wrong_first={"cat", "cancel_order"}, stubborn={"get_order_details"}, bad_format={"get_account_info"}
+        wrong_first={"cancel_order", "diff"},
+        stubborn={"get_transaction_history", "grep"},
+        bad_format={"withdraw_funds"},
     )
 
 

@@ -18,6 +18,8 @@ def test_demo_command_runs_every_path(tmp_path, capsys):
     assert report["kept"]["trajectories"] > 0 and report["kept"]["sft_rows"] > 0
     chain = report["phase_3_chain"]
     assert chain["critic_hints"] > 0 and "2" in chain["tries_per_accepted_round"]
+    assert "format" in chain["failed_tries"]  # the demo shows every path
+    assert {"reasoner:never_passed", "trajectory:reasoner:never_passed"} <= set(report["drop_reasons"])
     out = capsys.readouterr().out
     assert "phase_3_chain" in out and "rl_multi_turn.jsonl" in out
     rl = [json.loads(x) for x in (tmp_path / "rl_multi_turn.jsonl").read_text().splitlines()]
