@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -155,139 +154,113 @@ def entropy_shaped_grpo_advantage(
         adv_i = group_normalised_scores(
             scores, gid, norm_adv_by_std=norm_adv_by_std, epsilon=epsilon
         )  # (bs,)
-        cap = adv_i.abs() / kappa  # (bs,) the bound of the added term (before alpha in sequence form)
+        cap = (adv_i.abs() / kappa).unsqueeze(
+            -1
+        )  # (bs, 1) the bound of the term (over alpha in sequence form)
         advantages = scores.new_empty((bs, seq_len))  # (bs, T)
-        rows = _RowSums.empty(scores)
+        rows = scores.new_zeros((5, bs))  # per response: _N_VALID, _N_COT, _COT_ENTROPY, _CHANGED, _BONUS
         step = max(1, CHUNK_ELEMENTS // max(seq_len, 1))
-        scratch = scores.new_empty((min(step, bs), seq_len))  # (step, T)
+        work = scores.new_empty((3, min(step, bs), seq_len))  # (3, step, T) the block's work space
         token_bonus = form == "token" and alpha != 0
         shape = _token_rows if token_bonus else _sequence_rows
+        mask = response_mask.view(torch.uint8) if response_mask.dtype == torch.bool else response_mask
+        cot_bytes, adv_col, entropy = cot_mask.view(torch.uint8), adv_i.unsqueeze(-1), entropy.detach()
         for start in range(0, bs, step):
             part = slice(start, start + step)
-            valid, cot = _masks(
-                advantages[part], scratch[: min(step, bs - start)], response_mask[part], cot_mask[part]
-            )
-            shape(valid, cot, entropy[part].detach(), adv_i[part], cap[part], rows.view(part), alpha)
-        if not bool(torch.isfinite(rows.cot_entropy.sum())):
-            raise ValueError("entropy holds NaN or inf")
-        if token_bonus:  # rows.cot_entropy holds sums of alpha * H_t: divided in float64, alpha unrounded
-            rows.cot_entropy = rows.cot_entropy.double() / alpha
-        else:  # rows.bonus holds each response's bonus over alpha, added to all its tokens
-            rows.bonus.mul_(alpha)
-            torch.mul(rows.n_valid, rows.bonus != 0, out=rows.changed)
-            rows.bonus.mul_(rows.n_valid)
+            block = work if start + step <= bs else work[:, : bs - start]
+            valid = block[0].copy_(mask[part])  # (r, T) 1.0 on response tokens
+            block[1].copy_(cot_bytes[part]).mul_(valid)  # (r, T) 1.0 on CoT tokens inside the response
+            shape(advantages[part], block, entropy[part], adv_col[part], cap[part], rows[:, part], alpha)
+        _finish_sums(rows, alpha, token_bonus)
         stats = _statistics(gid, scores, rows)
     return advantages, advantages, stats
 
 
 CHUNK_ELEMENTS = 1 << 16
-"""Rows are shaped in blocks of about this many (bs, T) elements (256 KiB of float32), so that a block's
-work space (the advantages, a scratch tensor, the entropy, the masks: about 1.3 MiB) stays in a core's
-L2 cache through the few passes over it: the inputs are read from memory once and the advantages written
+"""Rows are shaped in blocks of about this many (bs, T) elements, so that a block's work space (three
+(r, T) float32 tensors, the block of advantages, entropy and masks: about 1.5 MiB) stays in a core's L2
+cache through the few passes over it: the inputs are read from memory once and the advantages written
 once, as in verl's ``grpo_vectorized`` (benchmarks/advantage.py, docs/estimator.md)."""
 
-
-@dataclass
-class _RowSums:
-    """Per-response sums (each (bs,), in the scores' dtype) that the statistics are built from.
-
-    n_valid, n_cot: response and CoT tokens; cot_entropy: entropy summed over the CoT tokens; bonus: the
-    term added to the response's advantages, summed over its tokens; changed: tokens whose advantage the
-    term changed.
-    """
-
-    n_valid: torch.Tensor
-    n_cot: torch.Tensor
-    cot_entropy: torch.Tensor
-    bonus: torch.Tensor
-    changed: torch.Tensor
-
-    @classmethod
-    def empty(cls, scores: torch.Tensor) -> _RowSums:
-        return cls(*(torch.zeros_like(scores) for _ in range(5)))
-
-    def view(self, part: slice) -> _RowSums:
-        return _RowSums(*(getattr(self, f.name)[part] for f in fields(self)))
-
-
-def _masks(
-    out: torch.Tensor, scratch: torch.Tensor, response_mask: torch.Tensor, cot_mask: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The 0/1 float masks of a block of r rows: response tokens written into ``out`` (r, T), CoT tokens
-    inside the response into ``scratch`` (r, T).
-
-    Masks are applied by multiplication, as verl's ``advantage * response_mask``: on a CPU
-    ``torch.where``, bool reductions and a clamp with tensor bounds are several times slower than a float
-    multiply, sum or broadcast minimum. A bool mask is copied through a uint8 view: torch's bool -> float
-    cast is ~6x slower than uint8's.
-    """
-    mask = response_mask.view(torch.uint8) if response_mask.dtype == torch.bool else response_mask
-    valid = out.copy_(mask)  # (r, T)
-    return valid, scratch.copy_(cot_mask.view(torch.uint8)).mul_(valid)  # (r, T), (r, T)
+_N_VALID, _N_COT, _COT_ENTROPY, _CHANGED, _BONUS = range(5)
+"""Rows of the (5, bs) per-response sums: response tokens, CoT tokens, entropy summed over the CoT
+tokens, tokens whose advantage the term changed, the term summed over the response's tokens."""
 
 
 def _sequence_rows(
-    valid: torch.Tensor,
-    cot: torch.Tensor,
+    out: torch.Tensor,
+    block: torch.Tensor,
     entropy: torch.Tensor,
-    adv_i: torch.Tensor,
+    adv: torch.Tensor,
     cap: torch.Tensor,
-    sums: _RowSums,
+    sums: torch.Tensor,
     alpha: float,
 ) -> None:
-    """Sequence form on a block of r rows: ``valid`` (r, T) becomes A_i + alpha * min(H_i, cap_i) on the
-    response. cot (r, T) is used as work space; adv_i, cap: (r,); ``sums``: (r,) views, written in place
-    (``bonus`` gets clip(H_i, -cap_i, cap_i), the bonus over alpha). Also plain GRPO for the token form
-    with alpha = 0.
-    Passes over the block: two row sums, one multiply by the entropy, one by the advantage."""
-    torch.sum(valid, dim=-1, out=sums.n_valid)
-    torch.sum(cot, dim=-1, out=sums.n_cot)
-    torch.sum(cot.mul_(entropy), dim=-1, out=sums.cot_entropy)  # entropy on CoT tokens, summed per row
-    mean_h = torch.div(sums.cot_entropy, sums.n_cot.clamp(min=1), out=sums.bonus)  # (r,)  0 where no CoT
-    # clip(H_i, -cap, cap) = min(H_i, cap) as H_i >= 0 (clamped at 0 against round-off): one clamp
-    clipped = torch.clamp(mean_h, min=torch.zeros_like(cap), max=cap, out=sums.bonus)  # (r,)
-    valid.mul_(torch.add(adv_i, clipped, alpha=alpha).unsqueeze(-1))  # (r, T)  A_i + alpha * clip(H_i)
+    """Sequence form on a block of r rows: ``out`` (r, T) gets A_i + alpha * clip(H_i, -cap_i, cap_i) on
+    the response, 0 elsewhere. block: (3, r, T) holding the response and CoT masks (0/1 floats) and work
+    space; entropy (r, T); adv, cap: (r, 1); sums: (5, r), written in place, its _BONUS row with
+    clip(H_i, -cap_i, cap_i) (the bonus over alpha). Also plain GRPO for the token form with alpha = 0.
+    Passes over the block: the entropy multiply, one sum of the three (r, T) tensors, the output."""
+    valid, cot = block[0], block[1]
+    torch.mul(cot, entropy, out=block[2])  # (r, T) entropy on CoT tokens, 0 elsewhere
+    torch.sum(block, dim=-1, out=sums[:3])  # _N_VALID, _N_COT, _COT_ENTROPY
+    mean_h = sums[_COT_ENTROPY] / sums[_N_COT].clamp(min=1)  # (r,)  0 where the row has no CoT
+    # clip(H_i, -cap, cap) = min(H_i, cap) as H_i >= 0 (clamped at 0 against round-off)
+    clipped = torch.clamp(mean_h.unsqueeze(-1), min=torch.zeros_like(cap), max=cap)  # (r, 1)
+    sums[_BONUS] = clipped.squeeze(-1)
+    torch.mul(valid, torch.add(adv, clipped, alpha=alpha), out=out)  # (r, T)
 
 
 def _token_rows(
-    valid: torch.Tensor,
-    cot: torch.Tensor,
+    out: torch.Tensor,
+    block: torch.Tensor,
     entropy: torch.Tensor,
-    adv_i: torch.Tensor,
+    adv: torch.Tensor,
     cap: torch.Tensor,
-    sums: _RowSums,
+    sums: torch.Tensor,
     alpha: float,
 ) -> None:
-    """Token form on a block of r rows: ``valid`` (r, T) becomes A_i + psi_t on the response, psi_t =
-    min(alpha H_t, cap_i) clamped at 0 on CoT tokens and 0 elsewhere. cot (r, T) becomes psi; adv_i,
-    cap: (r,); ``sums``: (r,) views, written in place (``cot_entropy`` gets alpha times the CoT entropy).
-    Passes over the block: five row sums, the fused alpha * H_t on CoT tokens, the clamp, the minimum, the
-    fused A_i + psi and the sign."""
-    torch.sum(valid, dim=-1, out=sums.n_valid)
-    torch.sum(cot, dim=-1, out=sums.n_cot)
-    # alpha H_t on CoT tokens in one pass: alpha * 1 * H_t, the same float as H_t * alpha
-    psi = torch.addcmul(_ZERO, cot, entropy, value=alpha, out=cot)  # (r, T)
-    torch.sum(psi, dim=-1, out=sums.cot_entropy)  # alpha * (CoT entropy) per row
+    """Token form on a block of r rows: ``out`` (r, T) gets A_i + psi_t on the response, 0 elsewhere,
+    psi_t = min(alpha H_t, cap_i) clamped at 0 on CoT tokens, 0 elsewhere. block: (3, r, T) holding the
+    response and CoT masks (0/1 floats) and work space; entropy (r, T); adv, cap: (r, 1); sums: (5, r),
+    written in place, its _COT_ENTROPY row with alpha times the CoT entropy. Passes over the block: the
+    fused alpha * H_t on CoT tokens, a sum of the three (r, T) tensors, the clamp, the minimum, the fused
+    A_i + psi into the output, the sign, a sum of two (r, T) tensors."""
+    valid, cot, psi = block[0], block[1], block[2]
+    torch.addcmul(_ZERO, cot, entropy, value=alpha, out=psi)  # (r, T) alpha * 1 * H_t = H_t * alpha on CoT
+    torch.sum(block, dim=-1, out=sums[:3])  # _N_VALID, _N_COT, _COT_ENTROPY (times alpha)
     # min(alpha H_t, cap) clamped at 0 is min(max(alpha H_t, 0), cap) as cap >= 0: a scalar clamp and a
     # broadcast minimum (one clamp with tensor bounds is ~10x slower)
-    torch.minimum(psi.clamp_(min=0.0), cap.unsqueeze(-1), out=psi)  # (r, T)
-    torch.sum(psi, dim=-1, out=sums.bonus)
-    torch.addcmul(psi, valid, adv_i.unsqueeze(-1), out=valid)  # (r, T)  A_i + psi on the response, 0 off
-    torch.sum(psi.sign_(), dim=-1, out=sums.changed)  # psi >= 0: sign is 1 where the bonus acts
+    torch.minimum(psi.clamp_(min=0.0), cap, out=psi)  # (r, T)
+    torch.addcmul(psi, valid, adv, out=out)  # (r, T)  A_i + psi on the response, 0 off it
+    torch.sign(psi, out=cot)  # (r, T)  psi >= 0: 1 where the bonus acts
+    torch.sum(block[1:], dim=-1, out=sums[_CHANGED:])  # _CHANGED, _BONUS
+
+
+def _finish_sums(rows: torch.Tensor, alpha: float, token_bonus: bool) -> None:
+    """Check the entropy sums and bring ``rows`` (5, bs) to the meaning ``_N_VALID`` etc. document."""
+    if not bool(torch.isfinite(rows[_COT_ENTROPY].sum())):
+        raise ValueError("entropy holds NaN or inf")
+    if token_bonus:  # sums of alpha * H_t, divided in float64 so that alpha is not rounded to float32
+        rows[_COT_ENTROPY] = (rows[_COT_ENTROPY].double() / alpha).float()
+    else:  # _BONUS holds each response's bonus over alpha, added to all its tokens
+        bonus_i = rows[_BONUS] * alpha  # (bs,)
+        torch.mul(rows[_N_VALID], bonus_i != 0, out=rows[_CHANGED])
+        torch.mul(bonus_i, rows[_N_VALID], out=rows[_BONUS])
 
 
 _ZERO = torch.zeros(())
 """A 0-d zero for ``torch.addcmul(_ZERO, a, b, value=c)``: c * a * b in one pass."""
 
 
-def _statistics(gid: torch.Tensor, scores: torch.Tensor, rows: _RowSums) -> dict[str, float]:
-    """Batch statistics over the real (non-padding) responses; gid, scores: (bs,)."""
-    real = rows.n_valid > 0  # (bs,)  verl's padding rows have an empty response mask
+def _statistics(gid: torch.Tensor, scores: torch.Tensor, rows: torch.Tensor) -> dict[str, float]:
+    """Batch statistics over the real (non-padding) responses; gid, scores: (bs,); rows: (5, bs)."""
+    real = rows[_N_VALID] > 0  # (bs,)  verl's padding rows have an empty response mask
     n_real = int(real.sum())
-    n_cot = rows.n_cot[real]  # (n_real,)
+    n_cot = rows[_N_COT][real]  # (n_real,)
     n_cot_total = int(n_cot.sum(dtype=torch.float64))  # float32 sums of counts are exact only to 2^24
-    tokens = max(int(rows.n_valid.sum(dtype=torch.float64)), 1)
-    cot_entropy_total = float(rows.cot_entropy[real].sum(dtype=torch.float64))
+    tokens = max(int(rows[_N_VALID].sum(dtype=torch.float64)), 1)
+    cot_entropy_total = float(rows[_COT_ENTROPY][real].sum(dtype=torch.float64))
 
     real_gid = gid[real]  # (n_real,)
     real_scores = scores[real]  # (n_real,)
@@ -302,10 +275,10 @@ def _statistics(gid: torch.Tensor, scores: torch.Tensor, rows: _RowSums) -> dict
     present = size > 0  # (G,)
     all_equal = present & (size >= 2) & (high == low)  # (G,)
     return {
-        "entropy_bonus_mean": float(rows.bonus.sum(dtype=torch.float64)) / tokens,
+        "entropy_bonus_mean": float(rows[_BONUS].sum(dtype=torch.float64)) / tokens,
         "cot_entropy_mean": cot_entropy_total / max(n_cot_total, 1),
         "cot_tokens_mean": n_cot_total / max(n_real, 1),
         "cot_response_frac": int((n_cot > 0).sum()) / max(n_real, 1),
-        "adv_changed_token_frac": int(rows.changed.sum(dtype=torch.float64)) / tokens,
+        "adv_changed_token_frac": int(rows[_CHANGED].sum(dtype=torch.float64)) / tokens,
         "all_equal_group_frac": int(all_equal.sum()) / max(int(present.sum()), 1),
     }
