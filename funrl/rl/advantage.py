@@ -154,9 +154,8 @@ def entropy_shaped_grpo_advantage(
         adv_i = group_normalised_scores(
             scores, gid, norm_adv_by_std=norm_adv_by_std, epsilon=epsilon
         )  # (bs,)
-        cap = (adv_i.abs() / kappa).unsqueeze(
-            -1
-        )  # (bs, 1) the bound of the term (over alpha in sequence form)
+        # (bs, 1) the bound of the added term (over alpha in sequence form)
+        cap = (adv_i.abs() / kappa).unsqueeze(-1)
         advantages = scores.new_empty((bs, seq_len))  # (bs, T)
         rows = scores.new_zeros((5, bs))  # per response: _N_VALID, _N_COT, _COT_ENTROPY, _CHANGED, _BONUS
         step = max(1, CHUNK_ELEMENTS // max(seq_len, 1))
