@@ -36,3 +36,32 @@ def test_reward_and_data_prep_live_under_funrl():
         "reward/__init__.py"
     )
     assert funrl.data_prep.__file__.replace("\\", "/").endswith("data_prep/__init__.py")
+
+
+def _declared_packages() -> tuple[list[str], dict[str, str]]:
+    from pathlib import Path
+
+    import tomllib
+
+    data = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    setuptools = data["tool"]["setuptools"]
+    return setuptools["packages"], setuptools["package-dir"]
+
+
+def test_every_source_folder_is_a_declared_package():
+    """pyproject.toml lists packages explicitly: a new subpackage not listed would be missing from a real
+    (non-editable) install while an editable one hides the gap."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    packages, package_dir = _declared_packages()
+    missing = []
+    for name, folder in package_dir.items():
+        for init in (root / folder).rglob("*.py"):
+            rel = init.parent.relative_to(root / folder)
+            if "__pycache__" in rel.parts:
+                continue
+            dotted = ".".join((name, *rel.parts))
+            if dotted not in packages:
+                missing.append(dotted)
+    assert sorted(set(missing)) == []
