@@ -73,6 +73,28 @@ def _verdict(gt: GroundTruth, calls: list, fmt: str | None) -> Result:
     return Result(error_type is None, error_type, errors, calls, fmt)
 
 
+def _judge(gt: GroundTruth, text: str, fmt: str, require_think: bool) -> tuple:
+    """Decode + check, the hot path of every scorer: ``(error_type or None, errors, calls or None, fmt
+    used)`` -- plain tuples, so that :func:`compute_score` (verl) builds no :class:`Result` it drops."""
+    try:
+        # a bad fmt raises ValueError (configuration, not model output): it propagates
+        calls, used = decode(text, fmt, require_think, gt.language)
+    except FormatError as e:
+        return e.error_type, [str(e)], None, None
+    except RecursionError:
+        return "format_error:too_deep", ["values nest too deep"], None, None
+    try:
+        error_type, errors = ast_checker(gt, calls)  # our decoders only build the shape BFCL checks for
+    except RecursionError:
+        return "format_error:too_deep", ["values nest too deep to compare"], calls, used
+    except GroundTruthError:
+        raise
+    except Exception as e:  # model output must never crash training; this is a bug -- say so loudly
+        log.exception("funrl.reward: internal error while checking %r", text[:200])
+        return "checker_error:internal", [f"{type(e).__name__}: {e}"], calls, used
+    return error_type, errors, calls, used
+
+
 def _check(gt: GroundTruth, calls: list, fmt: str | None) -> Result:
     """Calls from a caller (not from our decoders): check their shape first, as BFCL's runner does."""
     if not is_function_calling_format(calls):
@@ -105,6 +127,15 @@ def score_prepared(
 ) -> Result:
     """Score ``text`` against a prepared :class:`GroundTruth` (use this in a loop over a group of
     rollouts: the ground truth is validated and prepared once). ``None``: the ground truth's own setting."""
+    gt = _overridden(gt, underscore_to_dot, language)
+    error_type, errors, calls, used = _judge(
+        gt, text, gt.fmt if fmt is None else fmt, gt.require_think if require_think is None else require_think
+    )
+    return Result(error_type is None, error_type, errors, calls, used)
+
+
+def _overridden(gt: GroundTruth, underscore_to_dot: bool | None, language: str | None) -> GroundTruth:
+    """``gt`` with a caller's ``underscore_to_dot`` / ``language`` (None: its own)."""
     if language is not None and language != gt.language:
         try:
             gt = _in_language(gt, language)
@@ -114,24 +145,7 @@ def score_prepared(
         if not isinstance(underscore_to_dot, bool):
             raise ValueError(f"underscore_to_dot: expected True or False, got {underscore_to_dot!r:.100}")
         gt = gt.with_underscore_to_dot(underscore_to_dot)
-    if fmt is None:
-        fmt = gt.fmt
-    if require_think is None:
-        require_think = gt.require_think
-    try:
-        # a bad fmt raises ValueError (configuration, not model output): it propagates
-        calls, used = decode(text, fmt, require_think, gt.language)
-    except FormatError as e:
-        return Result(False, e.error_type, [str(e)])
-    except RecursionError:
-        return Result(False, "format_error:too_deep", ["values nest too deep"])
-    try:
-        return _verdict(gt, calls, used)  # our decoders only build the shape BFCL checks for
-    except GroundTruthError:
-        raise
-    except Exception as e:  # model output must never crash training; this is a bug -- say so loudly
-        log.exception("funrl.reward: internal error while checking %r", text[:200])
-        return Result(False, "checker_error:internal", [f"{type(e).__name__}: {e}"], calls, used)
+    return gt
 
 
 def score(
@@ -222,20 +236,15 @@ def compute_score(
         ground_truth_from_json(ground_truth) if type(ground_truth) is str else load_ground_truth(ground_truth)
     )
     if kwargs:
-        result = score_prepared(
-            gt,
-            solution_str,
-            fmt=kwargs.get("fmt"),
-            require_think=kwargs.get("require_think"),
-            underscore_to_dot=kwargs.get("underscore_to_dot"),
-            language=kwargs.get("language"),
-        )
+        gt = _overridden(gt, kwargs.get("underscore_to_dot"), kwargs.get("language"))
+        fmt, require_think = kwargs.get("fmt"), kwargs.get("require_think")
+        if fmt is None:
+            fmt = gt.fmt
+        if require_think is None:
+            require_think = gt.require_think
     else:
-        result = score_prepared(gt, solution_str)
-    reward = 1.0 if result.valid else 0.0
-    return {
-        "score": reward,
-        "acc": reward,
-        "format_ok": 0.0 if result.calls is None else 1.0,
-        "error_type": result.error_type or "",
-    }
+        fmt, require_think = gt.fmt, gt.require_think
+    error_type, _, calls, _ = _judge(gt, solution_str, fmt, require_think)
+    if error_type is None:
+        return {"score": 1.0, "acc": 1.0, "format_ok": 1.0, "error_type": ""}
+    return {"score": 0.0, "acc": 0.0, "format_ok": 0.0 if calls is None else 1.0, "error_type": error_type}
