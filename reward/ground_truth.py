@@ -196,6 +196,7 @@ class AnswerCall:
             raise GroundTruthError(f"{where}: function name must be a string, got {name!r:.200}")
         if not isinstance(raw, dict):
             raise GroundTruthError(f"{where}.{name}: must map parameter names to lists of acceptable values")
+        containers = None
         for p, values in raw.items():
             if type(p) is not str:
                 raise GroundTruthError(f"{where}.{name}: parameter name {p!r:.200} is not a string")
@@ -203,6 +204,13 @@ class AnswerCall:
                 raise GroundTruthError(
                     f"{where}.{name}.{p}: acceptable values must be a list, got {type(values).__name__}"
                 )
+            for v in values:
+                if isinstance(v, _CONTAINERS):
+                    containers = [v] if containers is None else [*containers, v]
+        if containers is not None:
+            # The depth bound of possible_answer, walking only the values that nest (most are scalars):
+            # they lie 4 levels down ([{name: {param: [value]}}]), 3 below the list holding them here.
+            check_depth(containers, "possible_answer", MAX_GT_NESTING - 3, shown=MAX_GT_NESTING)
         self.name, self.raw, self.where, self._params = name, raw, f"{where}.{name}", {}
         self.text_ok = text_ok  # Java/JS: a dict key's acceptable values may be a string (BFCL's data)
         self._mandatory = None
@@ -463,15 +471,17 @@ class GroundTruth:
         return self
 
 
-def check_depth(value: Any, where: str, limit: int = MAX_GT_NESTING) -> None:
-    """Raise GroundTruthError naming ``where`` if ``value`` nests deeper than ``limit`` (no recursion).
+def check_depth(value: Any, where: str, limit: int = MAX_GT_NESTING, shown: int | None = None) -> None:
+    """Raise GroundTruthError naming ``where`` if ``value`` nests deeper than ``limit`` (no recursion);
+    ``shown``: the limit the message names (that of the document ``value`` lies in), default ``limit``.
 
     Level by level, carrying only the containers down (the scalars are skipped in a comprehension)."""
+    message = f"{where}: nests deeper than {limit if shown is None else shown} levels"
     level, depth = [value], 0
     while level:
         depth += 1
         if depth > limit:
-            raise GroundTruthError(f"{where}: nests deeper than {limit} levels")
+            raise GroundTruthError(message)
         below: list = []
         for v in level:
             if isinstance(v, dict):
@@ -479,7 +489,7 @@ def check_depth(value: Any, where: str, limit: int = MAX_GT_NESTING) -> None:
             elif not isinstance(v, (list, tuple)):
                 continue
             if depth == limit and v:  # its items would lie one level below the limit
-                raise GroundTruthError(f"{where}: nests deeper than {limit} levels")
+                raise GroundTruthError(message)
             below += [x for x in v if isinstance(x, _CONTAINERS)]
         level = below
 

@@ -13,7 +13,7 @@ import json
 from functools import partial
 from typing import Any
 
-from .ground_truth import MAX_GT_NESTING, GroundTruth, GroundTruthError, check_depth
+from .ground_truth import GroundTruth, GroundTruthError
 from .gt_cache import byte_bounded_cache
 from .java_js import LANGUAGES
 
@@ -84,11 +84,8 @@ def _from_dict(d: Any, text: str | None) -> GroundTruth:
         underscore_to_dot=underscore_to_dot,
         language=language,
     )
-    # Read side: structure now, the rest lazily (ground_truth_json validated everything when the data was
-    # written). The expected values are small; their depth bound is checked here, once per string --
-    # without a walk when the text has too few brackets to nest that deep.
-    if text is None or text.count("[") + text.count("{") >= MAX_GT_NESTING:
-        check_depth(possible_answer, "possible_answer")
+    # Read side: structure now (the depth bound of the expected values included: AnswerCall walks the
+    # values that nest), the rest lazily -- ground_truth_json validated everything when it was written.
     if text is not None:
         # Keep only the docs the check reads (the specs); validate() decodes the rest again if ever asked.
         # A cached entry then holds few objects: cheap to evict, and little for the cyclic GC to traverse.
