@@ -9,7 +9,7 @@
 3. 300 SRML SFT steps on the SFT parquet (``python -m funrl.train +recipe=sft_srml hardware=cpu``), the
    warm start: the model learns to answer the data's prompts in their format,
    ``<think>...</think><answer>[calls]</answer>``;
-4. 3 entropy-GRPO steps from that checkpoint through verl's real PPO trainer with the ``funrl_hf``
+4. 6 entropy-GRPO steps from that checkpoint through verl's real PPO trainer with the ``funrl_hf``
    CPU rollout engine (``python -m funrl.train +recipe=grpo_entropy_cpu``), W&B offline. Sampled at
    temperature 1, the warm-started model gets some answers right (reward 1) and some wrong (0) for the
    same prompt, so GRPO's advantages are non-zero and the CoT entropy bonus is added to them;
@@ -35,7 +35,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 SFT_STEPS = 300
-GRPO_STEPS = 3
+# ~4 s a step on 2 cores after ~55 s of Ray and model start-up: 6 keep the demo near 3 minutes. More steps
+# do not make the tiny model learn: its reward stays flat or falls over 12 steps at every lr, KL and
+# batch setting tried (docs/cpu_demo.md, "What GRPO does to the warm-started model")
+GRPO_STEPS = 6
 # the tiny model: big enough to learn the 13 SFT answers in SFT_STEPS steps (hidden 64 is not)
 HIDDEN_SIZE = 128
 NUM_LAYERS = 2

@@ -195,6 +195,24 @@ def test_cpu_sft_profile_holds_the_cpu_settings():
     assert cfg.trainer.n_gpus_per_node == 1
 
 
+def test_cpu_grpo_recipe_takes_one_optimizer_step_per_training_step():
+    """grpo_entropy_cpu: 4 prompts x 4 samples at temperature 1, lr 1e-4, and one Adam step on all of them
+    per training step (grpo's batch / 4 would be 4 steps on one prompt's group each; docs/cpu_demo.md)."""
+    cfg = resolved("+recipe=grpo_entropy_cpu")
+    arr = cfg.actor_rollout_ref
+    assert (cfg.data.train_batch_size, arr.rollout.n, arr.rollout.temperature) == (4, 4, 1.0)
+    assert arr.actor.optim.lr == 1e-4
+    assert arr.actor.ppo_mini_batch_size == 4
+    assert arr.actor.ppo_epochs == 1
+    assert cfg.algorithm.adv_estimator == "grpo_entropy"
+    assert (
+        resolved(
+            "+recipe=grpo_entropy_cpu", "data.train_batch_size=8"
+        ).actor_rollout_ref.actor.ppo_mini_batch_size
+        == 8
+    )
+
+
 def test_funrl_block_errors_name_the_key():
     with pytest.raises(ValueError, match=r"funrl.entropy.apha"):
         check_config(resolved("+recipe=grpo_entropy", "+funrl.entropy.apha=0.3"))
