@@ -58,6 +58,10 @@ class ByteBoundedCache:
         self.hits = self.misses = 0
         self._entries: OrderedDict[str, tuple[Any, int]] = OrderedDict()
         self._lock = threading.Lock()
+        # The most recently used (key, value), read without the lock: verl scores a group of rollouts one
+        # after another against one ground-truth string, so most lookups are this one. Always an entry
+        # the cache holds (its MRU end), replaced as a whole (one atomic store).
+        self.last: tuple[str | None, Any] = (None, None)
 
     def get(self, key: str) -> Any:
         with self._lock:
@@ -67,6 +71,7 @@ class ByteBoundedCache:
                 return None
             self._entries.move_to_end(key)
             self.hits += 1
+            self.last = (key, entry[0])
             return entry[0]
 
     def put(self, key: str, value: Any) -> None:
@@ -81,11 +86,13 @@ class ByteBoundedCache:
                 self.used -= self._entries.popitem(last=False)[1][1]
             self._entries[key] = (value, cost)
             self.used += cost
+            self.last = (key, value)
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
             self.used = self.hits = self.misses = 0
+            self.last = (None, None)
 
     def info(self) -> dict:
         with self._lock:
@@ -104,6 +111,10 @@ def byte_bounded_cache(fn: Callable[[str], Any]) -> Callable[[str], Any]:
 
     @wraps(fn)
     def wrapper(text: str) -> Any:
+        key, value = cache.last
+        if text == key:  # the same string as the last lookup (identity first, in C): no lock, no LRU move
+            cache.hits += 1  # statistics: not under the lock, may undercount across threads
+            return value
         value = cache.get(text)
         if value is None:
             value = fn(text)
