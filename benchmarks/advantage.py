@@ -12,8 +12,10 @@ call above the process's resident set before it: inputs excluded, output and tem
 
 Rows: verl's two estimators, FunRL's shaping (``entropy_shaped_grpo_advantage``) in both forms, and
 ``grpo_entropy`` as verl calls it (the registered estimator, token form: the shaping plus its check that
-the hook's rows line up with verl's). Target: both forms <= 1.2x ``grpo_vectorized``. On a shared machine
-compare the ratios, best of several runs; the CPU-time ratios are the least disturbed by other processes.
+the hook's rows line up with verl's). Target: both forms <= 1.2x ``grpo_vectorized``. One torch thread by
+default: verl computes advantages in its driver, the ``TaskRunner`` Ray actor, which declares no CPUs, so
+Ray sets ``OMP_NUM_THREADS=1`` there. On a shared machine compare the ratios, best of several runs; the
+CPU-time ratios are the least disturbed by other processes.
 """
 
 from __future__ import annotations
@@ -158,7 +160,12 @@ def main() -> None:
     parser.add_argument("--sizes", default="4096x4096,4096x8192", help="responses x tokens, comma-separated")
     parser.add_argument("--group", type=int, default=8, help="responses per prompt (rollout.n)")
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads (1: verl's driver, a Ray actor; 0: torch's default)",
+    )
     parser.add_argument("--probe", choices=NAMES, help=argparse.SUPPRESS)  # internal: one cold call
     args = parser.parse_args()
     if args.threads:

@@ -158,7 +158,7 @@ def entropy_shaped_grpo_advantage(
         cap = (adv_i.abs() / kappa).unsqueeze(-1)
         advantages = scores.new_empty((bs, seq_len))  # (bs, T)
         rows = scores.new_zeros((5, bs))  # per response: _N_VALID, _N_COT, _COT_ENTROPY, _CHANGED, _BONUS
-        step = max(1, CHUNK_ELEMENTS // max(seq_len, 1))
+        step = max(1, CHUNK_ELEMENTS * torch.get_num_threads() // max(seq_len, 1))  # rows per block
         work = scores.new_empty((3, min(step, bs), seq_len))  # (3, step, T) the block's work space
         token_bonus = form == "token" and alpha != 0
         shape = _token_rows if token_bonus else _sequence_rows
@@ -176,10 +176,11 @@ def entropy_shaped_grpo_advantage(
 
 
 CHUNK_ELEMENTS = 1 << 16
-"""Rows are shaped in blocks of about this many (bs, T) elements, so that a block's work space (three
-(r, T) float32 tensors, the block of advantages, entropy and masks: about 1.5 MiB) stays in a core's L2
-cache through the few passes over it: the inputs are read from memory once and the advantages written
-once, as in verl's ``grpo_vectorized`` (benchmarks/advantage.py, docs/estimator.md)."""
+"""Rows are shaped in blocks of about this many (bs, T) elements per torch thread, so that a block's work
+space (three (r, T) float32 tensors, the block of advantages, entropy and masks: about 1.5 MiB a thread)
+stays in the cores' L2 caches through the few passes over it: the inputs are read from memory once and
+the advantages written once, as in verl's ``grpo_vectorized`` (benchmarks/advantage.py,
+docs/estimator.md)."""
 
 _N_VALID, _N_COT, _COT_ENTROPY, _CHANGED, _BONUS = range(5)
 """Rows of the (5, bs) per-response sums: response tokens, CoT tokens, entropy summed over the CoT
