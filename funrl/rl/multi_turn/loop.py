@@ -77,6 +77,7 @@ class _Rollout:
     logprobs: list[float] = field(default_factory=list)
     generated: list[list[int]] = field(default_factory=list)  # the ids of each reply, as returned
     counts: Counts = field(default_factory=Counts)
+    server_fields: dict = field(default_factory=dict)  # the server's extra_fields (weight versions)
     request_id: str = ""  # one per trajectory: verl routes a request id to one server (prefix cache)
 
 
@@ -108,6 +109,7 @@ class BfclMultiTurnAgentLoop(AgentLoopBase):
             env.close()
         reward, metrics, error_type = trajectory_reward(entry, env.trajectory, ro.counts, settings)
         extra = {
+            **ro.server_fields,  # min/max_global_steps: verl's staleness tags need them
             "reward_extra_info": metrics,
             "bfcl_id": entry.get("id"),
             "bfcl_error_type": error_type or "",
@@ -187,6 +189,10 @@ class BfclMultiTurnAgentLoop(AgentLoopBase):
             request_id=ro.request_id, prompt_ids=list(ro.ids), sampling_params=params
         )
         token_ids = list(out.token_ids)
+        if not ro.server_fields:  # as verl's ToolAgentLoop: the first reply's, then the latest weights
+            ro.server_fields.update(out.extra_fields or {})
+        elif (out.extra_fields or {}).get("max_global_steps") is not None:
+            ro.server_fields["max_global_steps"] = out.extra_fields["max_global_steps"]
         merge, mask, logprobs = await self.ct_merge_assistant_token(
             ro.ids,
             token_ids,
