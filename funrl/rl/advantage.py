@@ -163,13 +163,21 @@ def entropy_shaped_grpo_advantage(
         token_bonus = form == "token" and alpha != 0
         shape = _token_rows if token_bonus else _sequence_rows
         mask = response_mask.view(torch.uint8) if response_mask.dtype == torch.bool else response_mask
-        cot_bytes, adv_col, entropy = cot_mask.view(torch.uint8), adv_i.unsqueeze(-1), entropy.detach()
-        for start in range(0, bs, step):
-            part = slice(start, start + step)
-            block = work if start + step <= bs else work[:, : bs - start]
-            valid = block[0].copy_(mask[part])  # (r, T) 1.0 on response tokens
-            block[1].copy_(cot_bytes[part]).mul_(valid)  # (r, T) 1.0 on CoT tokens inside the response
-            shape(advantages[part], block, entropy[part], adv_col[part], cap[part], rows[:, part], alpha)
+        blocks = zip(  # views of each block of rows, made in one call per tensor
+            advantages.split(step),
+            mask.split(step),
+            cot_mask.view(torch.uint8).split(step),
+            entropy.detach().split(step),
+            adv_i.unsqueeze(-1).split(step),
+            cap.split(step),
+            rows.split(step, dim=1),
+            strict=True,
+        )
+        for out, mask_part, cot_part, entropy_part, adv_part, cap_part, sums in blocks:
+            block = work if len(out) == step else work[:, : len(out)]  # (3, r, T)
+            valid = block[0].copy_(mask_part)  # (r, T) 1.0 on response tokens
+            block[1].copy_(cot_part).mul_(valid)  # (r, T) 1.0 on CoT tokens inside the response
+            shape(out, block, entropy_part, adv_part, cap_part, sums, alpha)
         _finish_sums(rows, alpha, token_bonus)
         stats = _statistics(gid, scores, rows)
     return advantages, advantages, stats
@@ -201,8 +209,8 @@ def _sequence_rows(
     space; entropy (r, T); adv, cap: (r, 1); sums: (5, r), written in place, its _BONUS row with
     clip(H_i, -cap_i, cap_i) (the bonus over alpha). Also plain GRPO for the token form with alpha = 0.
     Passes over the block: the entropy multiply, one sum of the three (r, T) tensors, the output."""
-    valid, cot = block[0], block[1]
-    torch.mul(cot, entropy, out=block[2])  # (r, T) entropy on CoT tokens, 0 elsewhere
+    valid, cot, cot_h = block.unbind()
+    torch.mul(cot, entropy, out=cot_h)  # (r, T) entropy on CoT tokens, 0 elsewhere
     torch.sum(block, dim=-1, out=sums[:3])  # _N_VALID, _N_COT, _COT_ENTROPY
     mean_h = sums[_COT_ENTROPY] / sums[_N_COT].clamp(min=1)  # (r,)  0 where the row has no CoT
     # clip(H_i, -cap, cap) = min(H_i, cap) as H_i >= 0 (clamped at 0 against round-off)
@@ -226,7 +234,7 @@ def _token_rows(
     written in place, its _COT_ENTROPY row with alpha times the CoT entropy. Passes over the block: the
     fused alpha * H_t on CoT tokens, a sum of the three (r, T) tensors, the clamp, the minimum, the fused
     A_i + psi into the output, the sign, a sum of two (r, T) tensors."""
-    valid, cot, psi = block[0], block[1], block[2]
+    valid, cot, psi = block.unbind()
     torch.addcmul(_ZERO, cot, entropy, value=alpha, out=psi)  # (r, T) alpha * 1 * H_t = H_t * alpha on CoT
     torch.sum(block, dim=-1, out=sums[:3])  # _N_VALID, _N_COT, _COT_ENTROPY (times alpha)
     # min(alpha H_t, cap) clamped at 0 is min(max(alpha H_t, 0), cap) as cap >= 0: a scalar clamp and a
