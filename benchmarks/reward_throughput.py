@@ -140,6 +140,30 @@ def methods_for(official, prepared: dict) -> dict:
     return methods
 
 
+def ground_truth_costs(texts: list, repeats: int) -> tuple[float, float]:
+    """-> (us to load one new ground-truth string through compute_score's cache, us of json.loads alone):
+    the per-group cost of verl's path, and its floor (the official checker gets its data decoded)."""
+
+    def load_all(strings: list) -> None:
+        for t in strings:
+            ground_truth_from_json(t)
+
+    def loads_all(strings: list) -> None:
+        for t in strings:
+            json.loads(t)
+
+    best = {load_all: float("inf"), loads_all: float("inf")}
+    for _ in range(repeats):
+        for fn in best:
+            ground_truth_from_json.cache_clear()
+            strings = [fresh(t) for t in texts]
+            gc.collect()
+            t0 = time.perf_counter()
+            fn(strings)
+            best[fn] = min(best[fn], time.perf_counter() - t0)
+    return best[load_all] / len(texts) * 1e6, best[loads_all] / len(texts) * 1e6
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=5)
@@ -160,6 +184,7 @@ def main() -> None:
         ("python", "plain", lambda r: r["rendering"] == "python" and not r["kind"].startswith("py_")),
         ("json", "all", lambda r: r["rendering"] == "json"),
     ]
+    headline: list[str] = []
     for rendering, subset, keep in slices:
         # grouped by ground truth, as verl scores a group of n rollouts of one prompt together
         items = sorted(
@@ -177,6 +202,16 @@ def main() -> None:
                 else f"  {sum(a == b for a, b in zip(verdicts, ref_verdicts))}/{len(items)}"
             )
             print(f"{rendering + ' ' + subset:<14}{name:<22}{rate:>10,.0f}{ratio}{agree}  {per_gt:.1f}")
+        if ref_rate:
+            headline.append(f"{rendering} {subset} {results['compute_score() cold'][0] / ref_rate:.2f}x")
+    texts = sorted(set(gt_json.values()))
+    load_us, loads_us = ground_truth_costs(texts, args.repeats)
+    print(
+        f"a new ground truth (verl: one per group): {load_us:.1f} us to load and prepare, of which "
+        f"json.loads alone {loads_us:.1f} us ({len(texts)} strings, {sum(map(len, texts)) / len(texts):,.0f} chars each)"
+    )
+    if headline:
+        print("headline, compute_score() cold (verl's path) vs official: " + ", ".join(headline))
     if official is None:
         print("(bfcl-eval not importable here: official column skipped; see this file's docstring)")
 
