@@ -53,7 +53,8 @@ class ScriptedServer:
         self.replies.append(ids)
         logprobs = [-0.25] * len(ids)
         await asyncio.sleep(0)  # let concurrent trajectories interleave
-        return TokenOutput(token_ids=ids, log_probs=logprobs, stop_reason="completed")
+        steps = {"min_global_steps": 7, "max_global_steps": 7 + len(self.replies) // 2}  # as verl's client
+        return TokenOutput(token_ids=ids, log_probs=logprobs, stop_reason="completed", extra_fields=steps)
 
 
 def make_loop(tokenizer: Any, server: ScriptedServer, *, response_length: int = 60000, **settings: Any):

@@ -121,3 +121,13 @@ def test_hook_shapes_multi_turn_rows_on_assistant_think_tokens_only(transfer_que
         ]
         assert out[i].tolist() == pytest.approx(expected, abs=1e-5)
     assert metrics["funrl/multi_turn/final"] == 0.5 and metrics["funrl/multi_turn/trajectories"] == 2.0
+
+
+def test_a_bad_agent_loop_block_fails_before_training():
+    from funrl.rl.trainer_hook import validate_funrl_config
+
+    with pytest.raises(ValueError, match=r"bfcl_multi_turn.reward must be one of"):
+        validate_funrl_config(config("grpo_entropy", "+bfcl_multi_turn.reward=mean"))
+    with pytest.raises(ValueError, match=r"bfcl_multi_turn: unknown key"):
+        validate_funrl_config(config("grpo_entropy", "+bfcl_multi_turn.max_turns=3"))
+    validate_funrl_config(config("grpo_entropy", "+bfcl_multi_turn.reward=turn_mean"))

@@ -97,6 +97,12 @@ def test_ground_truth_replies_earn_final_reward_with_exact_ids_and_masks(tokeniz
     rendered = tokenizer.apply_chat_template(messages, tokenize=False)
     assert tokenizer.decode(full) + "\n" == rendered
     assert out.extra_fields["bfcl_state_digest"] == digest
+    # the weight versions verl's staleness tags read: the first reply's min, the last reply's max
+    n = len(server.replies)
+    assert (out.extra_fields["min_global_steps"], out.extra_fields["max_global_steps"]) == (
+        7,
+        7 + n // 2,
+    )
 
 
 def test_concurrent_trajectories_of_one_entry_share_no_state(tokenizer, entries):
