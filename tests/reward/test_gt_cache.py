@@ -115,3 +115,23 @@ def test_budget_from_the_environment():
     env = {**os.environ, ENV_BUDGET: "12345"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "12345", out.stderr
+
+
+def test_the_last_string_is_answered_without_a_lookup_and_never_outlives_the_cache(small_cache):
+    """A group of rollouts is scored one after another against one string: the cache answers it from
+    its last entry (an equal string, or the same object) -- but only what the cache itself keeps."""
+    text = big_gt(1, size=10)
+    first = ground_truth_from_json(text)
+    hits = small_cache.info()["hits"]
+    assert ground_truth_from_json(text) is first  # the same object
+    assert ground_truth_from_json(text.encode().decode()) is first  # an equal string, a new object
+    assert small_cache.info()["hits"] == hits + 2
+    small_cache.clear()  # cleared: the last entry goes too
+    assert ground_truth_from_json(text) is not first
+    small_cache.budget = 0  # caching off: nothing is kept, not even the last string
+    small_cache.clear()
+    off = ground_truth_from_json(text)
+    assert ground_truth_from_json(text) is not off and small_cache.info()["entries"] == 0
+    # the verdicts do not depend on where the ground truth came from
+    assert compute_score("x", '[f(s="1-xxxxxxxxxx")]', text)["score"] == 1.0
+    assert compute_score("x", '[f(s="no")]', text)["error_type"] == "value_error:string"
