@@ -30,8 +30,9 @@ can make it -1e-7. The sequence form's lower clip -|A|/kappa can therefore never
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -158,7 +159,7 @@ def entropy_shaped_grpo_advantage(
         cap = (adv_i.abs() / kappa).unsqueeze(-1)
         advantages = scores.new_empty((bs, seq_len))  # (bs, T)
         rows = scores.new_zeros((5, bs))  # per response: _N_VALID, _N_COT, _COT_ENTROPY, _CHANGED, _BONUS
-        step = max(1, CHUNK_ELEMENTS * torch.get_num_threads() // max(seq_len, 1))  # rows per block
+        step = max(1, CHUNK_ELEMENTS // max(seq_len, 1))  # rows per block
         work = scores.new_empty((3, min(step, bs), seq_len))  # (3, step, T) the block's work space
         token_bonus = form == "token" and alpha != 0
         shape = _token_rows if token_bonus else _sequence_rows
@@ -173,22 +174,42 @@ def entropy_shaped_grpo_advantage(
             rows.split(step, dim=1),
             strict=True,
         )
-        for out, mask_part, cot_part, entropy_part, adv_part, cap_part, sums in blocks:
-            block = work if len(out) == step else work[:, : len(out)]  # (3, r, T)
-            valid = block[0].copy_(mask_part)  # (r, T) 1.0 on response tokens
-            block[1].copy_(cot_part).mul_(valid)  # (r, T) 1.0 on CoT tokens inside the response
-            shape(out, block, entropy_part, adv_part, cap_part, sums, alpha)
+        with _one_thread():
+            for out, mask_part, cot_part, entropy_part, adv_part, cap_part, sums in blocks:
+                block = work if len(out) == step else work[:, : len(out)]  # (3, r, T)
+                valid = block[0].copy_(mask_part)  # (r, T) 1.0 on response tokens
+                block[1].copy_(cot_part).mul_(valid)  # (r, T) 1.0 on CoT tokens inside the response
+                shape(out, block, entropy_part, adv_part, cap_part, sums, alpha)
         _finish_sums(rows, alpha, token_bonus)
         stats = _statistics(gid, scores, rows)
     return advantages, advantages, stats
 
 
 CHUNK_ELEMENTS = 1 << 16
-"""Rows are shaped in blocks of about this many (bs, T) elements per torch thread, so that a block's work
-space (three (r, T) float32 tensors, the block of advantages, entropy and masks: about 1.5 MiB a thread)
-stays in the cores' L2 caches through the few passes over it: the inputs are read from memory once and
-the advantages written once, as in verl's ``grpo_vectorized`` (benchmarks/advantage.py,
-docs/estimator.md)."""
+"""Rows are shaped in blocks of about this many (bs, T) elements, so that a block's work space (three
+(r, T) float32 tensors, the block of advantages, entropy and masks: about 1.5 MiB) stays in a core's L2
+cache through the few passes over it: the inputs are read from memory once and the advantages written
+once, as in verl's ``grpo_vectorized`` (benchmarks/advantage.py, docs/estimator.md)."""
+
+
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    """Run torch on one thread inside the block loop, and restore the caller's setting after it.
+
+    The loop makes ~10 small torch calls per block; with several threads each is a parallel region that
+    waits for every thread, and on a busy host a descheduled thread stalls each of them: measured 8-18x
+    slower with 2 threads on a loaded 2-core machine, against 1.2-1.5x on one thread. verl's driver runs
+    advantages on one thread anyway (a Ray actor without CPUs gets ``OMP_NUM_THREADS=1``).
+    """
+    threads = torch.get_num_threads()
+    if threads > 1:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if threads > 1:
+            torch.set_num_threads(threads)
+
 
 _N_VALID, _N_COT, _COT_ENTROPY, _CHANGED, _BONUS = range(5)
 """Rows of the (5, bs) per-response sums: response tokens, CoT tokens, entropy summed over the CoT

@@ -160,3 +160,21 @@ def test_all_padding_rows(form):
     adv, _, stats = entropy_shaped_grpo_advantage(**batch, form=form)
     assert adv.count_nonzero() == 0
     assert all(value == 0.0 for value in stats.values())
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_runs_the_blocks_on_one_thread_and_restores_the_callers_setting(form):
+    batch = random_batch(13, sizes=[8, 8], seq_len=16)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        adv, _, _ = entropy_shaped_grpo_advantage(**batch, form=form)
+        assert torch.get_num_threads() == 2
+        bad = dict(batch, entropy=torch.full_like(batch["entropy"], float("nan")))
+        with pytest.raises(ValueError, match="NaN"):
+            entropy_shaped_grpo_advantage(**bad, form=form)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    expected, _ = reference(batch, alpha=0.4, kappa=2.0, form=form, norm=True)
+    torch.testing.assert_close(adv, expected, rtol=1e-6, atol=1e-6)
