@@ -197,8 +197,8 @@ def _one_thread() -> Iterator[None]:
     """Run torch on one thread inside the block loop, and restore the caller's setting after it.
 
     The loop makes ~10 small torch calls per block; with several threads each is a parallel region that
-    waits for every thread, and on a busy host a descheduled thread stalls each of them: measured 8-18x
-    slower with 2 threads on a loaded 2-core machine, against 1.2-1.5x on one thread. verl's driver runs
+    waits for every thread, and on a busy host a descheduled thread stalls each of them: 7-22x verl's
+    ``grpo_vectorized`` with 2 threads on a loaded 2-core machine, against 1.1-1.5x on one thread. verl's driver runs
     advantages on one thread anyway (a Ray actor without CPUs gets ``OMP_NUM_THREADS=1``).
     """
     threads = torch.get_num_threads()
