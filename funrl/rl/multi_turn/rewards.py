@@ -51,8 +51,8 @@ def trajectory_reward(
     task = final if settings.reward == "final" else turn_mean
     format_share = counts.well_formed / counts.replies if counts.replies else 0.0
     reward = task + settings.format_weight * format_share
+    # no "reward" key: verl's validation adds the score under that name and would count it twice
     metrics = {
-        "reward": reward,
         "final": final,
         "turn_mean": turn_mean,
         "format_share": format_share,

@@ -226,3 +226,13 @@ def test_registered_by_name_through_the_verl_plugin_entry_point():
     assert "funrl.rl.multi_turn.plugin" in {ep.value for ep in entry_points(group="verl.plugins")}
     target = agent_loop._agent_loop_registry["bfcl_multi_turn"]["_target_"]
     assert target == "funrl.rl.multi_turn.loop.BfclMultiTurnAgentLoop"
+
+
+def test_metrics_leave_verls_reward_key_alone(tokenizer, entries):
+    """verl's validation collects the score as reward_extra_info["reward"] itself: a second "reward"
+    from the loop would be appended twice per trajectory and misalign every column."""
+    entry = entries["multi_turn_base_0"]
+    out = run(tokenizer, ScriptedServer(tokenizer, ground_truth_script(entry)), entry)
+    info = out.extra_fields["reward_extra_info"]
+    assert "reward" not in info
+    assert all(isinstance(v, float) for v in info.values())  # numeric: verl averages them
