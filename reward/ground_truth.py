@@ -196,7 +196,7 @@ class AnswerCall:
             raise GroundTruthError(f"{where}: function name must be a string, got {name!r:.200}")
         if not isinstance(raw, dict):
             raise GroundTruthError(f"{where}.{name}: must map parameter names to lists of acceptable values")
-        containers = None
+        deep: list = []  # the values that nest: the depth bound walks only them (most are scalars)
         for p, values in raw.items():
             if type(p) is not str:
                 raise GroundTruthError(f"{where}.{name}: parameter name {p!r:.200} is not a string")
@@ -204,13 +204,9 @@ class AnswerCall:
                 raise GroundTruthError(
                     f"{where}.{name}.{p}: acceptable values must be a list, got {type(values).__name__}"
                 )
-            for v in values:
-                if isinstance(v, _CONTAINERS):
-                    containers = [v] if containers is None else [*containers, v]
-        if containers is not None:
-            # The depth bound of possible_answer, walking only the values that nest (most are scalars):
-            # they lie 4 levels down ([{name: {param: [value]}}]), 3 below the list holding them here.
-            check_depth(containers, "possible_answer", MAX_GT_NESTING - 3, shown=MAX_GT_NESTING)
+            deep += [v for v in values if isinstance(v, _CONTAINERS)]
+        if deep:  # values lie 4 levels down possible_answer ([{name: {param: [value]}}]), 3 below ``deep``
+            check_depth(deep, "possible_answer", MAX_GT_NESTING - 3, shown=MAX_GT_NESTING)
         self.name, self.raw, self.where, self._params = name, raw, f"{where}.{name}", {}
         self.text_ok = text_ok  # Java/JS: a dict key's acceptable values may be a string (BFCL's data)
         self._mandatory = None
@@ -472,10 +468,8 @@ class GroundTruth:
 
 
 def check_depth(value: Any, where: str, limit: int = MAX_GT_NESTING, shown: int | None = None) -> None:
-    """Raise GroundTruthError naming ``where`` if ``value`` nests deeper than ``limit`` (no recursion);
-    ``shown``: the limit the message names (that of the document ``value`` lies in), default ``limit``.
-
-    Level by level, carrying only the containers down (the scalars are skipped in a comprehension)."""
+    """Raise GroundTruthError naming ``where`` (and ``shown``, default ``limit``) if ``value`` nests deeper
+    than ``limit``; level by level, no recursion, carrying only the containers down."""
     message = f"{where}: nests deeper than {limit if shown is None else shown} levels"
     level, depth = [value], 0
     while level:
@@ -500,10 +494,5 @@ _CONTAINERS = (dict, list, tuple)
 # The JSON (verl) form lives in .gt_json; re-exported here, where it was first defined.
 from .gt_json import ground_truth_from_dict, ground_truth_from_json, ground_truth_json  # noqa: E402
 
-__all__ = [
-    "GroundTruth",
-    "GroundTruthError",
-    "ground_truth_from_dict",
-    "ground_truth_from_json",
-    "ground_truth_json",
-]
+__all__ = ["GroundTruth", "GroundTruthError", "ground_truth_from_dict", "ground_truth_from_json"]
+__all__ += ["ground_truth_json"]

@@ -106,3 +106,37 @@ def test_calls_at_the_cap_are_matched_greedily_and_quickly():
     r = score(many, functions=fn, possible_answer=answers, category="parallel")
     assert r.error_type == "parallel_function_checker_no_order:wrong_count"
     assert gt.route == "parallel"
+
+
+@pytest.mark.parametrize("extra", [-1, 0, 1])
+def test_depth_bound_on_the_values_alone_equals_the_whole_document_walk(extra):
+    """The load walks only the acceptable values that nest; the bound must be the one a walk of the whole
+    possible_answer gives (check_depth over it, the reference), at the limit and one level either side."""
+    from funrl.reward.ground_truth import check_depth
+
+    # possible_answer -> {name: ...} -> {param: ...} -> [values] -> the value: 4 levels above the value
+    value_depth = MAX_GT_NESTING - 4 + extra
+    answers = [{"f": {"a": [1, json.loads(deep(value_depth))]}}]
+    try:
+        check_depth(answers, "possible_answer")
+        too_deep = False
+    except GroundTruthError:
+        too_deep = True
+    assert too_deep is (extra > 0)
+    text = gt_json(possible_answer=answers)
+    if too_deep:
+        with pytest.raises(
+            GroundTruthError, match=f"^possible_answer: nests deeper than {MAX_GT_NESTING} levels$"
+        ):
+            load_ground_truth(text)
+        with pytest.raises(GroundTruthError, match="possible_answer: nests deeper"):
+            prepare(FN, answers, "simple")
+    else:
+        assert load_ground_truth(text).answers[0].raw == answers[0]["f"]
+
+
+@pytest.mark.timeout(20)
+def test_many_nesting_values_load_in_linear_time():
+    """100,000 list values: the depth walk collects them once (a quadratic collection would hang here)."""
+    answers = [{"f": {"a": [[i] for i in range(100_000)]}}]
+    assert len(load_ground_truth(gt_json(possible_answer=answers)).answers[0].raw["a"]) == 100_000
