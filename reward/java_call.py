@@ -16,6 +16,7 @@ descent parser of the part of Java such calls use, returning the same structure:
   a repeated name (or two None arguments) is a decode failure;
 * a missing final ``;`` is tolerated, except when the lone statement is a one-line text of at most 10
   bytes (``f(a=1)``): tree-sitter's error recovery then prefers an ``ERROR`` node;
+* an outermost argument list that ``;`` ends is closed (a MISSING ``)``) after ``name=<one token>``;
 * ``new T[3]`` (no initializer) fails, as BFCL's traversal does.
 
 Outside that grammar (comments, text blocks, generic method calls, lambdas with typed parameters...)
@@ -46,6 +47,7 @@ class Node:
 class _Parser:
     def __init__(self, src: str) -> None:
         self.src, self.toks, self.k = src, tokenize(src, "java"), 0
+        self.open_lists = 0  # argument lists opened and not yet closed
 
     # -- token helpers
     def peek(self, ahead: int = 0) -> Token:
@@ -192,6 +194,7 @@ class _Parser:
 
     def arguments(self) -> tuple[list[Node], int]:
         self.take("(")
+        outermost, self.open_lists = self.open_lists == 0, self.open_lists + 1
         args: list[Node] = []
         while not self.at(")"):
             args.append(self.expr())
@@ -201,9 +204,19 @@ class _Parser:
                     if len(args) < 2:
                         raise SourceError(f"trailing comma at {comma.start}")
                     args.append(Node("ident", comma.end, comma.end, ""))
+            elif outermost and self.at(";") and self._one_token_assignment(args[-1]):
+                self.open_lists -= 1  # tree-sitter inserts a MISSING ")" before the ";"
+                return args, args[-1].end
             elif not self.at(")"):
                 raise SourceError(f"expected , or ) at {self.peek().start}")
+        self.open_lists -= 1
         return args, self.take(")").end
+
+    def _one_token_assignment(self, arg: Node) -> bool:
+        """``name=value``, the value one token just read (not ``super``): only after such a last
+        argument was tree-sitter seen to close a list that ``;`` ends (``x.y``, ``g(1``: an ERROR)."""
+        last = self.toks[self.k - 1]
+        return arg.kind == "assign" and last.start == arg.right.start and last.text != "super"
 
     def primary(self) -> Node:
         t = self.peek()
@@ -449,17 +462,11 @@ def _ends_in_field(node: Node) -> bool:
 def _first_call(node: Node) -> Node | None:
     if node.kind == "call":
         return node
-    for kid in node.kids:
-        found = _first_call(kid)
-        if found is not None:
-            return found
-    return None
+    return next((found for found in map(_first_call, node.kids) if found is not None), None)
 
 
 def _value(src: str, node: Node) -> str:
-    if node.kind in ("string", "char"):
-        return src[node.start + 1 : node.end - 1]
-    return node.render
+    return src[node.start + 1 : node.end - 1] if node.kind in ("string", "char") else node.render
 
 
 def parse_java_calls(src: str) -> list | dict:

@@ -118,6 +118,30 @@ def test_decoding(text, language, expected):
         assert decode_source(text, language) == expected
 
 
+# BFCL's tree-sitter (official parser, run in its venv) closes an outermost argument list that a ";"
+# ends when the last argument is name=<one token>: it inserts a MISSING ")".
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[A.q(pageNo=3, pageSize=20;]", [{"A.q": {"pageNo": "3", "pageSize": "20"}}]),
+        ("[f(a=1;]", [{"f": {"a": "1"}}]),  # 6 bytes, yet valid: the ";" is written
+        ('[f(a="x;y";]', [{"f": {"a": "x;y"}}]),
+        ("[f(b, a=this;]", [{"f": {None: "b", "a": "this"}}]),
+        ("[f(a=1; g(b=2;]", [{"f": {"a": "1"}}]),
+        ("[new X(a=1;]", "wrong"),  # an object creation is closed too; no method call: {}
+        ("[f(a=1;)]", None),  # ")" after the ";": an ERROR
+        ("[f(a=1,;]", None),
+        ("[f(a=x.y;]", None),  # a field access last: an ERROR
+        ("[f(a=super;]", None),
+        ("[f(a=g(1;]", None),  # two lists left open
+        ("[f(a=1, b=g(1;]", None),
+        ("[f(a=1, b=2]", None),  # no ";": an ERROR
+    ],
+)
+def test_java_missing_close_paren_before_semicolon(text, expected):
+    test_decoding(text, "java", expected)
+
+
 FN = [
     {
         "name": "Cache.put",
