@@ -16,10 +16,11 @@ import importlib
 import importlib.util
 import sys
 
-from funrl.data_prep import EndpointConfig, EndpointError
+from funrl.data_prep import EndpointError
 
 from .bfcl import PROMPT_FORMATS, EvalConfig
 from .categories import GROUPS, RUNNABLE
+from .cli_args import endpoint_from_args
 from .prompts import MODES, PROMPT_STYLES
 from .report import markdown_report
 from .run import run_bfcl
@@ -99,16 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_bfcl(args: argparse.Namespace) -> int:
     try:
         cfg = EvalConfig(
-            endpoint=EndpointConfig(
-                base_url=args.endpoint,
-                model=args.model,
-                api_key_env=args.api_key_env,
-                concurrency=args.concurrency,
-                timeout_s=args.timeout,
-                max_retries=args.max_retries,
-                temperature=args.temperature,
-                max_tokens=args.max_tokens,
-            ),
+            endpoint=endpoint_from_args(args),
             output_dir=args.out,
             data_dir=args.data_dir,
             categories=tuple(args.categories),

@@ -35,6 +35,7 @@ from tqdm import tqdm
 
 from funrl.data_prep import ChatClient, EndpointConfig, EndpointError, Journal
 
+from .cli_args import endpoint_from_args
 from .humaneval_data import (
     HUMANEVAL_PACKAGE,
     Problem,
@@ -270,16 +271,7 @@ def main(argv: list[str] | None = None) -> int:
             timeout_s=args.exec_timeout, cpu_s=max(1, int(args.exec_timeout)), memory_mb=args.memory_mb
         )
         cfg = HumanEvalConfig(
-            endpoint=EndpointConfig(
-                base_url=args.endpoint,
-                model=args.model,
-                api_key_env=args.api_key_env,
-                concurrency=args.concurrency,
-                timeout_s=args.timeout,
-                max_retries=args.max_retries,
-                temperature=args.temperature,
-                max_tokens=args.max_tokens,
-            ),
+            endpoint=endpoint_from_args(args),
             output_dir=args.out,
             humaneval=not args.no_humaneval,
             mbpp_file=args.mbpp,
