@@ -14,7 +14,7 @@ through the real ``openai`` SDK. It serves ``POST /v1/chat/completions`` and ``G
 Faults are queued with :meth:`OpenAIServer.add_fault` and applied, in order, to the requests they
 match (a substring of the request's messages or of its ``X-Request-Key`` header):
 
-    "http_500", "http_429", "http_400"   an error status with an OpenAI-style error body
+    "http_500", "http_429", "http_400"   an error status with an OpenAI-style error body (after ``delay_s``)
     "timeout"                            hang ``delay_s`` seconds, then drop the connection unanswered
     "malformed"                          200 with a body that is not a chat completion
     "latency"                            add ``delay_s`` before answering normally
@@ -290,7 +290,8 @@ class OpenAIServer:
             if self.keep_log:
                 self.log.append(record)
 
-        delay = self.latency_s + (fault.delay_s if fault and fault.kind == "latency" else 0.0)
+        slow = fault and (fault.kind == "latency" or fault.kind.startswith("http_"))
+        delay = self.latency_s + (fault.delay_s if slow else 0.0)
         if fault and fault.kind == "timeout":
             await asyncio.sleep(fault.delay_s or 3600.0)
             return False  # drop the connection unanswered

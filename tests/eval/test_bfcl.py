@@ -256,7 +256,9 @@ def test_resume_reuses_journaled_replies(data_dir, tmp_path):
     out = tmp_path / "out"
     with OpenAIServer(responder) as server:
         server.add_fault("http_400", times=1, match=query_of(REFUSED))
-        server.add_fault("http_500", times=100, match=query_of("multiple_1"))  # keeps failing: the run stops
+        # keeps failing, slowly (so the other entries, the refused one included, are answered first): the
+        # run stops
+        server.add_fault("http_500", times=100, match=query_of("multiple_1"), delay_s=0.3)
         with pytest.raises(EndpointError, match="rerun the same command to resume"):
             run_bfcl(config(server, data_dir, out))
         journal = Journal(out / "journal.sqlite")
