@@ -1,6 +1,6 @@
 """Self-refinement end to end on CPU: ``python -m funrl.data_prep refine`` with the real pieces.
 
-The demo's warm start (its tiny Qwen2, 200 SRML SFT steps on the demo's SFT parquet: the model writes
+The demo's warm start (its tiny Qwen2 after 200 of the demo's 300 SRML SFT steps on its SFT parquet: the model writes
 ``<think>...</think><answer>[...]</answer>`` and gets most demo queries right, greedy, and some wrong),
 then the loop, as a subprocess: each round's checkpoint served on loopback by ``funrl.toy.hf_server``
 (transformers ``generate``, greedy, every reply recorded), sampled on the demo's training queries, FCDR by
@@ -27,19 +27,17 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from funrl.data_prep.demo import demo_inputs, run_demo
+from funrl.data_prep.demo import demo_inputs
 from funrl.data_prep.prompts import JUDGE_SYSTEM, prompt_messages
 from funrl.data_prep.scripted_endpoints import ScriptedTeacherJudge
 from funrl.reward import parse
 
-from funrl.demo import demo_model, latest_hf_checkpoint, sft_command
 from funrl.toy.scripted_server import OpenAIServer
 
 from .demo_setup import demo_samples
 
 pytestmark = pytest.mark.slow
 
-WARM_STEPS = 200  # enough for most demo answers (greedy), not all: FCDR has something to drop
 FMT = "think_answer"
 ENV = {**os.environ, "WANDB_MODE": "disabled", "OMP_NUM_THREADS": "1"}
 TRAIN = [
@@ -58,18 +56,9 @@ TRAIN = [
 
 
 @pytest.fixture(scope="module")
-def warm(tmp_path_factory) -> Path:
-    """The demo's warm-started model (its data prep, tiny Qwen2 and SRML SFT, fewer steps)."""
-    d = tmp_path_factory.mktemp("refine_e2e")
-    run_demo(d / "data", ["progress=false"], echo=lambda s: None)
-    base = demo_model(d / "base", d / "data" / "sft.parquet")
-    cmd = [
-        *sft_command(base, d / "data" / "sft.parquet", d / "sft", steps=WARM_STEPS),
-        "trainer.logger=[console]",
-    ]
-    sft = subprocess.run(cmd, cwd=d, env=ENV, capture_output=True, text=True, timeout=900)
-    assert sft.returncode == 0, (sft.stdout + sft.stderr)[-4000:]
-    return latest_hf_checkpoint(d / "sft")
+def warm(demo_warm_start) -> Path:
+    """The demo's warm-started model after 200 of its 300 SRML SFT steps (tests/conftest.py)."""
+    return demo_warm_start[200]
 
 
 def _config(path: Path, checkpoint: Path, work: Path, judge_url: str) -> None:
