@@ -14,7 +14,6 @@ resume work.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
@@ -25,60 +24,21 @@ import pytest
 import torch
 
 from funrl.envs.bfcl import BfclEnv, check_multi_turn, check_turns, load_entries
-from funrl.rl.multi_turn.data import row_for, write_parquet
 from funrl.rl.multi_turn.loop import state_digest
-
-from .conftest import ScriptedServer, ground_truth_script, make_loop, row_kwargs
+from funrl.rl.multi_turn.warm_start import prepare
 
 pytestmark = pytest.mark.slow
 
 IDS = ("multi_turn_base_1", "multi_turn_base_3")
 TOOL_CHARS = 2000  # the CPU recipe's max_tool_output_chars
-
-
-def warm_start(model_dir: Path, entries: list[dict], steps: int = 100, lr: float = 3e-3) -> None:
-    """Teach the tiny model the ground-truth conversations (assistant tokens only), in place."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    tok = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForCausalLM.from_pretrained(model_dir)
-    seqs = []
-    for entry in entries:
-
-        async def conversation(entry=entry):
-            server = ScriptedServer(tok, ground_truth_script(entry))
-            loop = make_loop(tok, server, max_tool_output_chars=TOOL_CHARS)
-            return await loop.run({"logprobs": False}, **row_kwargs(entry))
-
-        out = asyncio.run(conversation())
-        assert out.reward_score == 1.0
-        labels = [t if m else -100 for t, m in zip(out.response_ids, out.response_mask, strict=True)]
-        seqs.append(
-            (
-                torch.tensor([out.prompt_ids + out.response_ids]),
-                torch.tensor([[-100] * len(out.prompt_ids) + labels]),
-            )
-        )
-    torch.manual_seed(0)
-    optim = torch.optim.AdamW(model.parameters(), lr=lr)
-    for _ in range(steps):
-        for ids, labels in seqs:
-            model(input_ids=ids, labels=labels).loss.backward()
-        optim.step()
-        optim.zero_grad()
-    model.save_pretrained(model_dir)
+WARM_STEPS = 100
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
-    from funrl.toy import tiny_qwen2
-
     d = tmp_path_factory.mktemp("mt_e2e")
-    entries = [e for e in load_entries("base") if e["id"] in IDS]
-    rows = [row_for(e, "think_answer", "train", i) for i, e in enumerate(entries)]
-    tiny_qwen2(d / "model", vocab_size=4096, extra_texts=[m["content"] for r in rows for m in r["prompt"]])
-    warm_start(d / "model", entries)
-    write_parquet(rows, str(d / "train.parquet"))
+    # train.parquet, the tiny model (tokenizer trained on the prompts) warm-started on the 2 entries
+    prepare(d, IDS, steps=WARM_STEPS, max_tool_output_chars=TOOL_CHARS)
     return d
 
 

@@ -14,8 +14,7 @@ import pytest
 from funrl.envs.bfcl import BfclEnv, check_multi_turn, check_turns
 from funrl.rl.multi_turn.data import opening_messages
 from funrl.rl.multi_turn.loop import state_digest
-
-from .conftest import ScriptedServer, ground_truth_script, make_loop, reply, row_kwargs
+from funrl.rl.multi_turn.warm_start import ScriptedServer, ground_truth_script, make_loop, reply, row_kwargs
 
 PARAMS = {"temperature": 1.0, "top_p": 1.0, "top_k": -1, "logprobs": True}
 
