@@ -16,12 +16,37 @@ journal (``ChatClient``, ``EndpointConfig``, ``EndpointError``, ``Journal``), th
 readers (``InputConfig``, ``read_input``) and the prompt builder (``prompt_messages``).
 """
 
-from .client import ChatClient, EndpointError
-from .config import EndpointConfig, InputConfig
-from .journal import Journal
-from .prompts import prompt_messages
-from .readers import read_input
-from .records import Sample
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: public name -> the submodule that defines it, imported on first use (PEP 562): importing one
+#: submodule (``funrl.data_prep.render``, which the multi-turn agent loop needs in every verl worker) does
+#: not import the HTTP client stack (openai, httpx) as well.
+_EXPORTS = {
+    "ChatClient": "client",
+    "EndpointError": "client",
+    "EndpointConfig": "config",
+    "InputConfig": "config",
+    "Journal": "journal",
+    "prompt_messages": "prompts",
+    "read_input": "readers",
+    "Sample": "records",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
 
 __all__ = [
     "ChatClient",

@@ -9,12 +9,42 @@
 - :mod:`.summary`: BFCL's summary columns by bfcl-eval's own formulas; :mod:`.report`: JSON, markdown, W&B.
 """
 
-from .bfcl import EvalConfig, score_entry
-from .bfcl_data import BFCLEntry, find_bfcl_data, load_bfcl
-from .categories import GROUPS, MULTI_TURN, SINGLE_TURN, expand_categories
-from .report import build_report, markdown_report
-from .run import run_bfcl
-from .summary import bfcl_summary
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: public name -> the submodule that defines it. Imported on first use (PEP 562), so that importing one
+#: submodule (``funrl.eval.multi_turn_prompts``, which the multi-turn agent loop -- a verl plugin loaded on
+#: every ``import verl``, in every Ray worker -- needs) does not import the HTTP client stack as well.
+_EXPORTS = {
+    "EvalConfig": "bfcl",
+    "score_entry": "bfcl",
+    "BFCLEntry": "bfcl_data",
+    "find_bfcl_data": "bfcl_data",
+    "load_bfcl": "bfcl_data",
+    "GROUPS": "categories",
+    "MULTI_TURN": "categories",
+    "SINGLE_TURN": "categories",
+    "expand_categories": "categories",
+    "build_report": "report",
+    "markdown_report": "report",
+    "run_bfcl": "run",
+    "bfcl_summary": "summary",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
 
 __all__ = [
     "GROUPS",
