@@ -14,12 +14,20 @@
    temperature 1, the warm-started model gets some answers right (reward 1) and some wrong (0) for the
    same prompt, so GRPO's advantages are non-zero and the CoT entropy bonus is added to them;
 5. the curves PNG (``python -m funrl.curves``) and the reward's report on the last step's rollouts
-   (``python -m funrl.reward score``).
+   (``python -m funrl.reward score``);
+6. multi-turn RL (issue #17; ``--no-multi-turn`` skips it): a second tiny Qwen2, its tokenizer trained on
+   the prompts of two BFCL base entries, warm-started on their ground-truth conversations
+   (``python -m funrl.rl.multi_turn.warm_start``, 100 full-batch steps on one thread, run in the
+   background alongside stages 1-3, which use one core), then 2 entropy-GRPO steps through the
+   ``bfcl_multi_turn`` agent loop in BFCL's environments (``python -m funrl.train
+   +recipe=grpo_entropy_multi_turn_cpu``): 2 entries x 2 trajectories a step, reward ``turn_mean``; the
+   warm-started model passes some turns and fails others, so the bonus acts there too.
 
 Each stage is the real command, run as a subprocess with its output in ``<out>/logs/<stage>.log``; the
 demo prints where the logs, checkpoints and curves are, and per GRPO step the reward and the entropy
-bonus's statistics. The model only memorises the 13 SFT answers: the point is that every stage runs, end
-to end, on the code a GPU cluster runs, with the bonus acting. Exit status 0 on success, 1 with the
+bonus's statistics (per multi-turn step also the turns passed and reached). The models only memorise
+the 13 SFT answers and the 2 conversations: the point is that every stage runs, end to end, on the code a
+GPU cluster runs, with the bonus acting. Exit status 0 on success, 1 with the
 failing stage's log tail otherwise.
 """
 
@@ -28,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -45,26 +54,53 @@ NUM_LAYERS = 2
 # BPE vocabulary, trained on the bundled sample plus the demo's SFT messages (prompts ~280 tokens,
 # answers <= 94 instead of ~650 and <= 214 with the sample alone)
 VOCAB_SIZE = 1024
+# the multi-turn stage (issue #17): a tiny model warm-started on two BFCL base entries
+# (funrl.rl.multi_turn.warm_start), then grpo_entropy_multi_turn_cpu through the bfcl_multi_turn loop
+MT_WARM_STEPS = 100
+MT_WARM_LR = 3e-3
+MT_GRPO_STEPS = 2
+MT_TOOL_CHARS = 2000  # the CPU recipe's bfcl_multi_turn.max_tool_output_chars
+
+
+class _Running:
+    """A stage started in the background (``_start``); ``_finish`` waits for it."""
+
+    def __init__(self, name: str, cmd: Sequence[str], log: Path, proc: subprocess.Popen, fh) -> None:
+        self.name, self.cmd, self.log, self.proc, self.fh = name, cmd, log, proc, fh
+        self.start = time.perf_counter()
+
+
+def _start(
+    name: str, cmd: Sequence[str], *, out: Path, cwd: Path | None = None, env: dict | None = None
+) -> _Running:
+    """Start one stage; its output goes to ``out/logs/<name>.log``."""
+    log = out / "logs" / f"{name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    print(f"[funrl.demo] {name}: {' '.join(cmd)}", flush=True)
+    fh = log.open("w")
+    proc = subprocess.Popen(list(cmd), cwd=cwd, env=env, stdout=fh, stderr=subprocess.STDOUT)
+    return _Running(name, cmd, log, proc, fh)
+
+
+def _finish(run: _Running) -> float:
+    """Wait for a started stage. Returns its seconds (from its start); exits on failure."""
+    returncode = run.proc.wait()
+    run.fh.close()
+    seconds = time.perf_counter() - run.start
+    if returncode != 0:
+        tail = run.log.read_text(errors="replace").splitlines()[-40:]
+        print("\n".join(tail), file=sys.stderr)
+        print(f"[funrl.demo] {run.name} failed (exit {returncode}); full log: {run.log}", file=sys.stderr)
+        sys.exit(1)
+    print(f"[funrl.demo] {run.name}: done in {seconds:.0f} s (log {run.log})", flush=True)
+    return seconds
 
 
 def _stage(
     name: str, cmd: Sequence[str], *, out: Path, cwd: Path | None = None, env: dict | None = None
 ) -> float:
     """Run one stage; its output goes to ``out/logs/<name>.log``. Returns seconds; exits on failure."""
-    log = out / "logs" / f"{name}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    print(f"[funrl.demo] {name}: {' '.join(cmd)}", flush=True)
-    start = time.perf_counter()
-    with log.open("w") as fh:
-        proc = subprocess.run(list(cmd), cwd=cwd, env=env, stdout=fh, stderr=subprocess.STDOUT)
-    seconds = time.perf_counter() - start
-    if proc.returncode != 0:
-        tail = log.read_text(errors="replace").splitlines()[-40:]
-        print("\n".join(tail), file=sys.stderr)
-        print(f"[funrl.demo] {name} failed (exit {proc.returncode}); full log: {log}", file=sys.stderr)
-        sys.exit(1)
-    print(f"[funrl.demo] {name}: done in {seconds:.0f} s (log {log})", flush=True)
-    return seconds
+    return _finish(_start(name, cmd, out=out, cwd=cwd, env=env))
 
 
 def _run_env(**extra: str) -> dict[str, str]:
@@ -134,6 +170,69 @@ def sft_command(
     ]
 
 
+def multi_turn_prep_command(
+    out_dir: Path, *, steps: int = MT_WARM_STEPS, lr: float = MT_WARM_LR
+) -> list[str]:
+    """``python -m funrl.rl.multi_turn.warm_start``: ``out_dir/train.parquet`` (two BFCL base entries),
+    ``out_dir/model`` (a tiny Qwen2 whose tokenizer covers their prompts, warm-started on their
+    ground-truth conversations) and ``out_dir/warm_start.json``."""
+    return [
+        sys.executable,
+        "-m",
+        "funrl.rl.multi_turn.warm_start",
+        "--out",
+        str(out_dir),
+        f"--steps={steps}",
+        f"--lr={lr}",
+        f"--max_tool_output_chars={MT_TOOL_CHARS}",
+    ]
+
+
+def multi_turn_command(prep_dir: Path, out_dir: Path, *, steps: int = MT_GRPO_STEPS) -> list[str]:
+    """``python -m funrl.train +recipe=grpo_entropy_multi_turn_cpu`` on ``prep_dir``'s model and rows:
+    ``steps`` GRPO steps of 2 entries x n=2 trajectories through the ``bfcl_multi_turn`` agent loop,
+    checkpoints in ``out_dir/checkpoints``; console and file loggers (no W&B run: the curves read the
+    single-turn one)."""
+    return [
+        sys.executable,
+        "-m",
+        "funrl.train",
+        "+recipe=grpo_entropy_multi_turn_cpu",
+        f"actor_rollout_ref.model.path={prep_dir / 'model'}",
+        f"data.train_files={prep_dir / 'train.parquet'}",
+        f"data.val_files={prep_dir / 'train.parquet'}",
+        "data.max_prompt_length=4096",  # first prompts ~3,400 tokens
+        "data.max_response_length=1024",
+        "bfcl_multi_turn.max_step_tokens=96",  # a warm-started reply is <= ~80 tokens
+        f"bfcl_multi_turn.max_tool_output_chars={MT_TOOL_CHARS}",
+        f"trainer.total_training_steps={steps}",
+        f"trainer.default_local_dir={out_dir / 'checkpoints'}",
+        "trainer.logger=[console,file]",
+        "trainer.resume_mode=disable",
+    ]
+
+
+def print_multi_turn_summary(metrics: Path) -> None:
+    """Per multi-turn GRPO step: the rewards, the turns passed and reached, and the entropy bonus."""
+    for row in [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]:
+        m = row["data"]
+
+        def get(key: str, m=m) -> float:
+            return m.get(key, float("nan"))
+
+        print(
+            f"[funrl.demo] multi-turn GRPO step {row['step']}: reward (turn_mean) {get('critic/score/mean'):.3f} "
+            f"(min {get('critic/score/min'):.2f}, max {get('critic/score/max'):.2f}), "
+            f"turns passed {get('funrl/multi_turn/turns_passed'):.2f}, "
+            f"reached {get('funrl/multi_turn/turns_reached'):.2f}, "
+            f"well-formed replies {get('funrl/multi_turn/format_share'):.2f}, "
+            f"entropy bonus {get('funrl/entropy_bonus_mean'):.4f}, "
+            f"all_equal_group_frac {get('funrl/all_equal_group_frac'):.2f}, "
+            f"step {get('timing_s/step'):.1f} s",
+            flush=True,
+        )
+
+
 def print_step_summary(sft_metrics: Path, grpo_metrics: Path) -> None:
     """The SFT loss at the first and last step, and per GRPO step the reward and the entropy bonus."""
     sft_rows = [json.loads(line) for line in sft_metrics.read_text().splitlines() if line.strip()]
@@ -161,23 +260,22 @@ def print_step_summary(sft_metrics: Path, grpo_metrics: Path) -> None:
         )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m funrl.demo", description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--out", type=Path, required=True, help="work directory (created; reused stages rerun)"
-    )
-    parser.add_argument("--sft-steps", type=int, default=SFT_STEPS)
-    parser.add_argument("--grpo-steps", type=int, default=GRPO_STEPS)
-    args = parser.parse_args(argv)
-    from funrl.train.extras import TRAIN_MODULES, require_train_extra
+def multi_turn_grpo(out: Path, prep_dir: Path, steps: int) -> Path:
+    """The multi-turn GRPO stage in ``out/multi_turn``; returns its metrics file (verl's file logger).
+    The loop's per-trajectory dumps (``FUNRL_MULTI_TURN_DUMP_DIR``) go to ``out/multi_turn/trajectories``."""
+    mt_dir = out / "multi_turn"
+    metrics, trajectories = mt_dir / "metrics.jsonl", mt_dir / "trajectories"
+    mt_dir.mkdir(parents=True, exist_ok=True)
+    metrics.unlink(missing_ok=True)  # verl's file logger appends
+    shutil.rmtree(trajectories, ignore_errors=True)  # one file per trajectory: no stale ones
+    env = _run_env(VERL_FILE_LOGGER_PATH=str(metrics), FUNRL_MULTI_TURN_DUMP_DIR=str(trajectories))
+    _stage("multi_turn_grpo", multi_turn_command(prep_dir, mt_dir, steps=steps), out=out, cwd=out, env=env)
+    return metrics
 
-    # every stage after data prep needs the train extra: say so before data prep runs
-    require_train_extra("funrl.demo", (*TRAIN_MODULES, "transformers", "matplotlib", "wandb"))
-    out: Path = args.out.resolve()
-    out.mkdir(parents=True, exist_ok=True)
+
+def single_turn(out: Path, args: argparse.Namespace) -> tuple[Path, Path, Path]:
+    """Data prep, the tiny model, SFT and single-turn GRPO; returns (SFT metrics, GRPO metrics, SFT model)."""
     py = sys.executable
-    started = time.perf_counter()
-
     data = out / "data"
     _stage("data_prep", [py, "-m", "funrl.data_prep", "demo", "--out", str(data)], out=out)
 
@@ -194,7 +292,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     sft_model = latest_hf_checkpoint(sft_dir)
 
     grpo_dir = out / "grpo"
-    rollouts = grpo_dir / "rollouts"
     grpo = [
         py,
         "-m",
@@ -205,7 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"data.val_files={data / 'rl.parquet'}",
         f"trainer.total_training_steps={args.grpo_steps}",
         f"trainer.default_local_dir={grpo_dir / 'checkpoints'}",
-        f"trainer.rollout_data_dir={rollouts}",
+        f"trainer.rollout_data_dir={grpo_dir / 'rollouts'}",
         "trainer.resume_mode=disable",
     ]
     metrics = grpo_dir / "metrics.jsonl"
@@ -217,20 +314,76 @@ def main(argv: Sequence[str] | None = None) -> int:
     curves_cmd = [py, "-m", "funrl.curves", str(sft_metrics), str(out / "wandb"), "-o", str(curves)]
     _stage("curves", [*curves_cmd, "--title", title], out=out)
 
-    last = rollouts / f"{args.grpo_steps}.jsonl"  # verl's own dump, scored as it is
+    last = grpo_dir / "rollouts" / f"{args.grpo_steps}.jsonl"  # verl's own dump, scored as it is
     _stage("reward_report", [py, "-m", "funrl.reward", "score", str(last)], out=out)
     print((out / "logs" / "reward_report.log").read_text(), flush=True)
+    return sft_metrics, metrics, sft_model
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m funrl.demo", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--out", type=Path, required=True, help="work directory (created; reused stages rerun)"
+    )
+    parser.add_argument("--sft-steps", type=int, default=SFT_STEPS)
+    parser.add_argument("--grpo-steps", type=int, default=GRPO_STEPS)
+    parser.add_argument("--multi-turn-steps", type=int, default=MT_GRPO_STEPS)
+    parser.add_argument(
+        "--no-multi-turn", action="store_true", help="skip the multi-turn stage (warm start and GRPO)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from funrl.train.extras import TRAIN_MODULES, require_train_extra
+
+    # every stage after data prep needs the train extra: say so before data prep runs
+    require_train_extra("funrl.demo", (*TRAIN_MODULES, "transformers", "matplotlib", "wandb"))
+    out: Path = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    prep_dir, prep = out / "multi_turn" / "prep", None
+    try:
+        if not args.no_multi_turn:
+            # one torch thread, alongside data prep and SFT (which use one core of two); joined below
+            cmd = multi_turn_prep_command(prep_dir)
+            prep = _start("multi_turn_warm_start", cmd, out=out, env=_run_env(OMP_NUM_THREADS="1"))
+        sft_metrics, metrics, sft_model = single_turn(out, args)
+        if prep is not None:
+            _finish(prep)
+            mt_metrics = multi_turn_grpo(out, prep_dir, args.multi_turn_steps)
+    finally:
+        if prep is not None and prep.proc.poll() is None:  # a single-turn stage failed: stop it too
+            prep.proc.terminate()
 
     print_step_summary(sft_metrics, metrics)
+    if prep is not None:
+        print_multi_turn_summary(mt_metrics)
     wandb_runs = sorted((out / "wandb").glob("offline-run-*"))
+    grpo_dir = out / "grpo"
     print(f"[funrl.demo] finished in {time.perf_counter() - started:.0f} s", flush=True)
     print(f"[funrl.demo] logs:        {out / 'logs'}  (one per stage)", flush=True)
     print(f"[funrl.demo] metrics:     {sft_metrics}, {metrics}  (verl's file logger)", flush=True)
     print(f"[funrl.demo] W&B offline: {wandb_runs[-1] if wandb_runs else out / 'wandb'}", flush=True)
     print(f"[funrl.demo] SFT model:   {sft_model}", flush=True)
     print(f"[funrl.demo] checkpoints: {grpo_dir / 'checkpoints'}", flush=True)
-    print(f"[funrl.demo] rollouts:    {rollouts}  (prompt, response, score per sample and step)", flush=True)
-    print(f"[funrl.demo] curves:      {curves}", flush=True)
+    print(
+        f"[funrl.demo] rollouts:    {grpo_dir / 'rollouts'}  (prompt, response, score per sample and step)",
+        flush=True,
+    )
+    print(f"[funrl.demo] curves:      {out / 'curves.png'}", flush=True)
+    if prep is not None:
+        mt = out / "multi_turn"
+        print(
+            f"[funrl.demo] multi-turn:  {prep_dir / 'model'} (warm-started), {mt_metrics}, {mt / 'checkpoints'}",
+            flush=True,
+        )
+        print(
+            f"[funrl.demo] trajectories: {mt / 'trajectories'}  (messages, ids, masks, reward per trajectory)",
+            flush=True,
+        )
     return 0
 
 

@@ -164,3 +164,57 @@ def test_restart_resumes_from_the_last_checkpoint(run_dir, first_run):
     log = (run_dir / "resumed.log").read_text()
     assert "global_step_2" in log
     assert abs(resumed[0]["data"]["rollout_corr/kl"]) < 1e-4  # the resumed weights reached the rollout too
+
+
+@pytest.fixture(scope="module")
+def multi_turn(tmp_path_factory):
+    """The demo's multi-turn stage as the demo runs it: the warm start (``multi_turn_prep_command``, run
+    once per session: tests/rl/multi_turn/test_e2e_cpu.py trains on it too), then ``multi_turn_grpo``
+    (MT_GRPO_STEPS steps, the loop's dumps in multi_turn/trajectories)."""
+    from funrl.demo import MT_GRPO_STEPS, multi_turn_grpo
+    from tests.rl.multi_turn.warm_model import warm_started
+
+    out = tmp_path_factory.mktemp("demo_mt")
+    metrics = multi_turn_grpo(out, warm_started(tmp_path_factory), MT_GRPO_STEPS)
+    rows = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
+    dumps = [json.loads(p.read_text()) for p in (out / "multi_turn" / "trajectories").glob("*.json")]
+    return rows, dumps
+
+
+def test_multi_turn_stage_rewards_are_the_checkers_and_the_bonus_acts(multi_turn):
+    """The demo's multi-turn GRPO stage: every trajectory's reward is BFCL's per-turn checker recomputed
+    on its executed calls (turn_mean), the per-step score and group statistics agree with the dumps, and
+    after the warm start some group has mixed rewards, where the entropy bonus is added."""
+    from funrl.demo import MT_GRPO_STEPS
+    from funrl.envs.bfcl import check_turns, load_entries
+    from funrl.rl.multi_turn.warm_start import ENTRY_IDS
+
+    rows, dumps = multi_turn
+    assert [r["step"] for r in rows] == list(range(1, MT_GRPO_STEPS + 1))
+    entries = {e["id"]: e for e in load_entries("base") if e["id"] in ENTRY_IDS}
+    assert len(dumps) == MT_GRPO_STEPS * len(entries) * 2  # 2 entries x n=2 per step
+    by_step: dict[int, list[dict]] = {}
+    for d in dumps:
+        entry = entries[d["entry_id"]]
+        passed = [v.passed for v in check_turns(entry, d["model_turns"])]
+        assert d["reward"] == pytest.approx(sum(passed) / len(entry["ground_truth"]))
+        by_step.setdefault(d["global_steps"], []).append(d)
+    assert sorted(by_step) == [r["step"] for r in rows]
+    acted = []
+    for r in rows:
+        m, step = r["data"], by_step[r["step"]]
+        assert m["critic/score/mean"] == pytest.approx(sum(d["reward"] for d in step) / len(step))
+        groups: dict[str, set[float]] = {}
+        for d in step:  # the dump's key is {prompt uid}_{session}_0: a group is one uid
+            groups.setdefault(d["key"].split("_")[0], set()).add(d["reward"])
+        assert len(groups) == len(entries)
+        equal = sum(len(g) == 1 for g in groups.values()) / len(groups)
+        assert m["funrl/all_equal_group_frac"] == pytest.approx(equal)
+        if equal < 1 and m["funrl/cot_response_frac"] > 0:
+            acted.append(r["step"])
+            assert m["funrl/entropy_bonus_mean"] > 0
+        elif equal == 1:
+            assert m["funrl/entropy_bonus_mean"] == 0
+    # the warm-started model writes well-formed replies and gets some turns right and others wrong
+    assert any(d["extra_fields"]["reward_extra_info"]["format_share"] > 0 for d in dumps)
+    assert acted, [(r["data"]["critic/score/min"], r["data"]["critic/score/max"]) for r in rows]

@@ -25,20 +25,24 @@ import torch
 
 from funrl.envs.bfcl import BfclEnv, check_multi_turn, check_turns, load_entries
 from funrl.rl.multi_turn.loop import state_digest
-from funrl.rl.multi_turn.warm_start import prepare
+
+from .warm_model import warm_started
 
 pytestmark = pytest.mark.slow
 
 IDS = ("multi_turn_base_1", "multi_turn_base_3")
 TOOL_CHARS = 2000  # the CPU recipe's max_tool_output_chars
-WARM_STEPS = 100
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("mt_e2e")
-    # train.parquet, the tiny model (tokenizer trained on the prompts) warm-started on the 2 entries
-    prepare(d, IDS, steps=WARM_STEPS, max_tool_output_chars=TOOL_CHARS)
+    # train.parquet and the tiny model (tokenizer trained on the prompts) warm-started on the 2 entries:
+    # the demo's, made once per session
+    prep = warm_started(tmp_path_factory)
+    assert json.loads((prep / "warm_start.json").read_text())["ids"] == list(IDS)
+    for name in ("model", "train.parquet"):
+        (d / name).symlink_to(prep / name)
     return d
 
 

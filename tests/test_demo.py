@@ -1,0 +1,67 @@
+"""The demo's multi-turn stage without running it (the run itself, on the demo's warm-started model, is
+checked in tests/test_e2e_cpu.py, slow): its commands, the per-step summary, ``--no-multi-turn``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from funrl.demo import (
+    MT_GRPO_STEPS,
+    MT_TOOL_CHARS,
+    MT_WARM_STEPS,
+    build_parser,
+    multi_turn_command,
+    multi_turn_prep_command,
+    print_multi_turn_summary,
+)
+
+
+def test_the_demo_warm_start_defaults():
+    cmd = multi_turn_prep_command(Path("/x"))
+    assert cmd[1:3] == ["-m", "funrl.rl.multi_turn.warm_start"]
+    assert f"--steps={MT_WARM_STEPS}" in cmd and f"--max_tool_output_chars={MT_TOOL_CHARS}" in cmd
+
+
+def test_the_multi_turn_grpo_command_composes():
+    from funrl.train import compose_config
+
+    cmd = multi_turn_command(Path("/prep"), Path("/out"), steps=MT_GRPO_STEPS)
+    assert cmd[1:4] == ["-m", "funrl.train", "+recipe=grpo_entropy_multi_turn_cpu"]
+    cfg = compose_config(cmd[3:])
+    assert cfg.actor_rollout_ref.model.path == "/prep/model"
+    assert cfg.data.train_files == "/prep/train.parquet"
+    assert cfg.trainer.total_training_steps == MT_GRPO_STEPS
+    assert "wandb" not in cfg.trainer.logger  # the curves read the single-turn W&B run, the latest one
+    assert cfg.bfcl_multi_turn.max_tool_output_chars == MT_TOOL_CHARS  # what the warm start rendered
+    assert cfg.bfcl_multi_turn.reward == "turn_mean"
+    assert cfg.actor_rollout_ref.rollout.n == 2  # groups of 2 trajectories: mixed rewards are possible
+
+
+def test_the_multi_turn_summary(tmp_path, capsys):
+    metrics = tmp_path / "metrics.jsonl"
+    data = {
+        "critic/score/mean": 0.125,
+        "critic/score/min": 0.0,
+        "critic/score/max": 0.5,
+        "funrl/multi_turn/turns_passed": 0.25,
+        "funrl/multi_turn/turns_reached": 2.75,
+        "funrl/multi_turn/format_share": 0.23,
+        "funrl/entropy_bonus_mean": 0.0581,
+        "funrl/all_equal_group_frac": 0.5,
+        "timing_s/step": 20.0,
+    }
+    metrics.write_text(json.dumps({"step": 1, "data": data}) + "\n")
+    print_multi_turn_summary(metrics)
+    line = capsys.readouterr().out
+    assert line.startswith(
+        "[funrl.demo] multi-turn GRPO step 1: reward (turn_mean) 0.125 (min 0.00, max 0.50)"
+    )
+    assert "turns passed 0.25, reached 2.75" in line and "entropy bonus 0.0581" in line
+
+
+def test_no_multi_turn_flag():
+    parser = build_parser()
+    assert parser.parse_args(["--out", "o", "--no-multi-turn"]).no_multi_turn
+    args = parser.parse_args(["--out", "o"])
+    assert not args.no_multi_turn and args.multi_turn_steps == MT_GRPO_STEPS
