@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from importlib import resources
+from importlib.util import find_spec
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 try:
@@ -65,9 +67,22 @@ def _div(a: Any, b: Any) -> int:
     return a // b
 
 
+def verl_config_dir() -> str:
+    """verl's config folder (``verl/trainer/config``), found without importing verl: ``import verl`` takes
+    seconds (torch, tensordict, its plugins), and composing a config -- or failing on a missing data file
+    before anything starts -- needs none of it. Resolver ``funrl.verl_config_dir`` (the search path of
+    ``train.yaml``)."""
+    spec = find_spec("verl")
+    if spec is None or not spec.submodule_search_locations:
+        raise ValueError("verl is not installed: install FunRL's train extra (pip install -e '.[train]')")
+    return str(Path(spec.submodule_search_locations[0]) / "trainer" / "config")
+
+
 def register_resolvers() -> None:
-    """Register ``funrl.add`` / ``funrl.mul`` / ``funrl.div`` with OmegaConf (idempotent)."""
-    for name, fn in (("funrl.add", _add), ("funrl.mul", _mul), ("funrl.div", _div)):
+    """Register ``funrl.add`` / ``funrl.mul`` / ``funrl.div`` and ``funrl.verl_config_dir`` with OmegaConf
+    (idempotent)."""
+    resolvers = (("funrl.add", _add), ("funrl.mul", _mul), ("funrl.div", _div))
+    for name, fn in (*resolvers, ("funrl.verl_config_dir", verl_config_dir)):
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, fn)
 
