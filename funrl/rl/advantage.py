@@ -233,11 +233,13 @@ def _sequence_rows(
     valid, cot, cot_h = block.unbind()
     torch.mul(cot, entropy, out=cot_h)  # (r, T) entropy on CoT tokens, 0 elsewhere
     torch.sum(block, dim=-1, out=sums[:3])  # _N_VALID, _N_COT, _COT_ENTROPY
-    mean_h = sums[_COT_ENTROPY] / sums[_N_COT].clamp(min=1)  # (r,)  0 where the row has no CoT
+    # the per-row work written in place into the _BONUS row (r,): no allocation, four small calls
+    bonus = sums[_BONUS]
+    torch.clamp(sums[_N_COT], min=1, out=bonus)
+    torch.div(sums[_COT_ENTROPY], bonus, out=bonus)  # mean H_i, 0 where the row has no CoT
     # clip(H_i, -cap, cap) = min(H_i, cap) as H_i >= 0 (clamped at 0 against round-off)
-    clipped = torch.clamp(mean_h.unsqueeze(-1), min=torch.zeros_like(cap), max=cap)  # (r, 1)
-    sums[_BONUS] = clipped.squeeze(-1)
-    torch.mul(valid, torch.add(adv, clipped, alpha=alpha), out=out)  # (r, T)
+    torch.minimum(bonus.clamp_(min=0.0), cap.squeeze(-1), out=bonus)  # (r,)
+    torch.mul(valid, torch.add(adv, bonus.unsqueeze(-1), alpha=alpha), out=out)  # (r, T)
 
 
 def _token_rows(
