@@ -62,31 +62,33 @@ MT_GRPO_STEPS = 2
 MT_TOOL_CHARS = 2000  # the CPU recipe's bfcl_multi_turn.max_tool_output_chars
 
 
-class _Running:
-    """A stage started in the background (``_start``); ``_finish`` waits for it."""
+class Running:
+    """A stage started in the background (``start_stage``); ``finish_stage`` waits for it."""
 
     def __init__(self, name: str, cmd: Sequence[str], log: Path, proc: subprocess.Popen, fh) -> None:
         self.name, self.cmd, self.log, self.proc, self.fh = name, cmd, log, proc, fh
-        self.start = time.perf_counter()
+        self.start = time.time()
 
 
-def _start(
+def start_stage(
     name: str, cmd: Sequence[str], *, out: Path, cwd: Path | None = None, env: dict | None = None
-) -> _Running:
+) -> Running:
     """Start one stage; its output goes to ``out/logs/<name>.log``."""
     log = out / "logs" / f"{name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     print(f"[funrl.demo] {name}: {' '.join(cmd)}", flush=True)
     fh = log.open("w")
     proc = subprocess.Popen(list(cmd), cwd=cwd, env=env, stdout=fh, stderr=subprocess.STDOUT)
-    return _Running(name, cmd, log, proc, fh)
+    return Running(name, cmd, log, proc, fh)
 
 
-def _finish(run: _Running) -> float:
-    """Wait for a started stage. Returns its seconds (from its start); exits on failure."""
+def finish_stage(run: Running) -> float:
+    """Wait for a started stage. Returns its seconds (to its end: the log's last write if it had ended
+    before this call); exits on failure."""
+    ended_before = run.proc.poll() is not None
     returncode = run.proc.wait()
     run.fh.close()
-    seconds = time.perf_counter() - run.start
+    seconds = (run.log.stat().st_mtime if ended_before else time.time()) - run.start
     if returncode != 0:
         tail = run.log.read_text(errors="replace").splitlines()[-40:]
         print("\n".join(tail), file=sys.stderr)
@@ -100,7 +102,7 @@ def _stage(
     name: str, cmd: Sequence[str], *, out: Path, cwd: Path | None = None, env: dict | None = None
 ) -> float:
     """Run one stage; its output goes to ``out/logs/<name>.log``. Returns seconds; exits on failure."""
-    return _finish(_start(name, cmd, out=out, cwd=cwd, env=env))
+    return finish_stage(start_stage(name, cmd, out=out, cwd=cwd, env=env))
 
 
 def _run_env(**extra: str) -> dict[str, str]:
@@ -349,10 +351,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.no_multi_turn:
             # one torch thread, alongside data prep and SFT (which use one core of two); joined below
             cmd = multi_turn_prep_command(prep_dir)
-            prep = _start("multi_turn_warm_start", cmd, out=out, env=_run_env(OMP_NUM_THREADS="1"))
+            prep = start_stage("multi_turn_warm_start", cmd, out=out, env=_run_env(OMP_NUM_THREADS="1"))
         sft_metrics, metrics, sft_model = single_turn(out, args)
         if prep is not None:
-            _finish(prep)
+            finish_stage(prep)
             mt_metrics = multi_turn_grpo(out, prep_dir, args.multi_turn_steps)
     finally:
         if prep is not None and prep.proc.poll() is None:  # a single-turn stage failed: stop it too

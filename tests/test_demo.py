@@ -65,3 +65,20 @@ def test_no_multi_turn_flag():
     assert parser.parse_args(["--out", "o", "--no-multi-turn"]).no_multi_turn
     args = parser.parse_args(["--out", "o"])
     assert not args.no_multi_turn and args.multi_turn_steps == MT_GRPO_STEPS
+
+
+def test_a_background_stage_logs_and_fails_loudly(tmp_path, capsys):
+    import sys
+
+    import pytest
+
+    from funrl.demo import finish_stage, start_stage
+
+    ok = start_stage("ok", [sys.executable, "-c", "print('hello')"], out=tmp_path)
+    bad = start_stage("bad", [sys.executable, "-c", "raise SystemExit(3)"], out=tmp_path)
+    finish_stage(ok)
+    assert (tmp_path / "logs" / "ok.log").read_text() == "hello\n"
+    with pytest.raises(SystemExit) as failed:
+        finish_stage(bad)
+    assert failed.value.code == 1
+    assert "bad failed (exit 3)" in capsys.readouterr().err

@@ -9,6 +9,10 @@ sync), the parameters changed, checkpoints written, and a restart resuming from 
 start makes the bonus act: the model writes ``<think>...</think><answer>[...]</answer>``, some samples of a
 prompt earn 1 and others 0, and on those groups the advantage of the responses' tokens gets a bonus
 (``funrl/entropy_bonus_mean`` > 0), which a random model (reward 0 everywhere) never shows.
+
+The demo's multi-turn stage too (``funrl.demo.multi_turn_grpo`` on the demo's warm-started BFCL model):
+every trajectory's reward is BFCL's per-turn checker recomputed on its calls, the step's score and group
+statistics agree with the dumped trajectories, and some group has mixed rewards, where the bonus acts.
 """
 
 from __future__ import annotations
@@ -168,16 +172,13 @@ def test_restart_resumes_from_the_last_checkpoint(run_dir, first_run):
 
 @pytest.fixture(scope="module")
 def multi_turn(tmp_path_factory):
-    """The demo's multi-turn stage as the demo runs it: the warm start (``multi_turn_prep_command``, run
-    once per session: tests/rl/multi_turn/test_e2e_cpu.py trains on it too), then ``multi_turn_grpo``
-    (MT_GRPO_STEPS steps, the loop's dumps in multi_turn/trajectories)."""
-    from funrl.demo import MT_GRPO_STEPS, multi_turn_grpo
-    from tests.rl.multi_turn.warm_model import warm_started
+    """The demo's multi-turn stage as the demo runs it (``funrl.demo.multi_turn_grpo`` on the model of
+    ``multi_turn_prep_command``): run once per session, tests/rl/multi_turn/test_e2e_cpu.py checks it too."""
+    from tests.rl.multi_turn.demo_run import demo_multi_turn
 
-    out = tmp_path_factory.mktemp("demo_mt")
-    metrics = multi_turn_grpo(out, warm_started(tmp_path_factory), MT_GRPO_STEPS)
-    rows = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
-    dumps = [json.loads(p.read_text()) for p in (out / "multi_turn" / "trajectories").glob("*.json")]
+    mt = demo_multi_turn(tmp_path_factory) / "multi_turn"
+    rows = [json.loads(line) for line in (mt / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    dumps = [json.loads(p.read_text()) for p in (mt / "trajectories").glob("*.json")]
     return rows, dumps
 
 

@@ -1,9 +1,10 @@
 """verl's real trainer on CPU through the bfcl_multi_turn agent loop: funrl_hf engine, a tiny Qwen2,
-two BFCL base entries, two GRPO steps (grpo_entropy), then a resumed third.
+two BFCL base entries, two GRPO steps (grpo_entropy), then a resumed third. The first two steps are the
+demo's multi-turn stage (``funrl.demo``), run once per session (``demo_run.py``).
 
-The tiny model is warm-started first (plain cross-entropy on the assistant tokens of the two entries'
-ground-truth conversations, rendered by the loop itself with a scripted server), so it writes some
-well-formed replies and calls. Checked on what the run dumped (the loop's per-trajectory JSON and the
+The tiny model is warm-started first (``funrl.rl.multi_turn.warm_start``: plain cross-entropy on the
+assistant tokens of the two entries' ground-truth conversations, rendered by the loop itself with a
+scripted server), so it writes some well-formed replies and calls. Checked on what the run dumped (the loop's per-trajectory JSON and the
 rows the trainer hook handed the estimator): every trajectory had its own environment (its final state
 and every tool result equal a replay on a fresh environment), user turns and tool results are in the
 context in order (decoding the trajectory equals the chat template's rendering of its conversation), the
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +28,7 @@ import torch
 from funrl.envs.bfcl import BfclEnv, check_multi_turn, check_turns, load_entries
 from funrl.rl.multi_turn.loop import state_digest
 
-from .warm_model import warm_started
+from .demo_run import demo_multi_turn, warm_started
 
 pytestmark = pytest.mark.slow
 
@@ -36,13 +38,19 @@ TOOL_CHARS = 2000  # the CPU recipe's max_tool_output_chars
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
+    """The first two steps are the demo's multi-turn stage (``funrl.demo.multi_turn_grpo``: the same
+    recipe and overrides as :func:`train`, on the demo's warm-started model; run once per session and
+    checked by the demo's test too): its model, rows, metrics and dumps are linked here, its checkpoints
+    copied (the resumed run writes a third)."""
     d = tmp_path_factory.mktemp("mt_e2e")
-    # train.parquet and the tiny model (tokenizer trained on the prompts) warm-started on the 2 entries:
-    # the demo's, made once per session
+    demo = demo_multi_turn(tmp_path_factory)
     prep = warm_started(tmp_path_factory)
     assert json.loads((prep / "warm_start.json").read_text())["ids"] == list(IDS)
     for name in ("model", "train.parquet"):
         (d / name).symlink_to(prep / name)
+    (d / "dump_first").symlink_to(demo / "multi_turn" / "trajectories")
+    (d / "first.jsonl").symlink_to(demo / "multi_turn" / "metrics.jsonl")
+    shutil.copytree(demo / "multi_turn" / "checkpoints", d / "ckpt")
     return d
 
 
@@ -78,7 +86,7 @@ def train(d: Path, name: str, steps: int) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def first_run(run_dir):
-    rows = train(run_dir, "first", steps=2)
+    rows = [json.loads(line) for line in (run_dir / "first.jsonl").read_text().splitlines() if line.strip()]
     dumps = [json.loads(p.read_text()) for p in sorted((run_dir / "dump_first").glob("*.json"))]
     return rows, dumps
 
