@@ -85,3 +85,24 @@ def test_wrong_copies(demo_data, tmp_path):
     assert counts == {"rows": 13, "wrong": 22, "out": 35}
     ids = [r["sample_id"] for r in pq.read_table(tmp_path / "two.parquet").to_pylist()]
     assert ids[:3] == ["demo_xlam:0", "demo_xlam:0#wrong0", "demo_xlam:0#wrong1"]
+
+
+def test_demo_grpo_overrides_compose_with_the_cpu_recipe():
+    """The demo's GRPO settings are valid overrides of grpo_entropy_cpu: 8 prompts x 4 samples, one Adam
+    step on all 32 (the recipe ties ppo_mini_batch_size to the batch), top-k 3, lr 2e-4."""
+    pytest.importorskip("hydra")
+    from omegaconf import OmegaConf
+
+    from funrl.toy.imperfect_sft import DEMO_GRPO_OVERRIDES
+    from funrl.train import compose_config
+    from funrl.train.checks import check_config
+
+    rl_data = ("data.train_files=/data/rl/train.parquet", "data.val_files=/data/rl/val.parquet")
+    cfg = compose_config(
+        ("+recipe=grpo_entropy_cpu", "actor_rollout_ref.model.path=/m", *rl_data, *DEMO_GRPO_OVERRIDES)
+    )
+    OmegaConf.resolve(cfg)
+    check_config(cfg)
+    arr = cfg.actor_rollout_ref
+    assert (cfg.data.train_batch_size, arr.rollout.n, arr.actor.ppo_mini_batch_size) == (8, 4, 8)
+    assert (arr.rollout.top_k, arr.rollout.temperature, arr.actor.optim.lr) == (3, 1.0, 2e-4)

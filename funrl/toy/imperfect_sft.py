@@ -21,6 +21,20 @@ from pathlib import Path
 
 APPROX = " (approx.)"
 
+#: wrong answers per sample in the demo's warm start: one right to two wrong, so the warm-started model is
+#: right about a third of the time and GRPO has room to show a rise (docs/cpu_demo.md has the runs)
+DEMO_WRONG_COPIES = 2
+
+#: ``python -m funrl.train +recipe=grpo_entropy_cpu`` overrides under which the demo's GRPO stage learns from
+#: this warm start: 8 prompts x 4 samples a step (one step's reward carries half the sampling noise of 4 x 4),
+#: top-k 3 sampling (a sample strays into text the model never saw far less often than with the full
+#: softmax; the actor's log-probs stay those of the full tempered softmax), lr 2e-4 (1e-3 loses the format)
+DEMO_GRPO_OVERRIDES = (
+    "data.train_batch_size=8",
+    "actor_rollout_ref.rollout.top_k=3",
+    "actor_rollout_ref.actor.optim.lr=2e-4",
+)
+
 
 def wrong_calls(calls: list[dict]) -> list[dict] | None:
     """``calls`` (``[{name: {arg: value}}]``) with the first scalar argument changed as the demo's scripted
