@@ -339,10 +339,22 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from funrl.train.extras import TRAIN_MODULES, require_train_extra
+    from funrl.train.extras import TRAIN_MODULES, missing_modules, require_train_extra
 
     # every stage after data prep needs the train extra: say so before data prep runs
     require_train_extra("funrl.demo", (*TRAIN_MODULES, "transformers", "matplotlib", "wandb"))
+    missing = [] if args.no_multi_turn else missing_modules(("bfcl_eval", "mpmath"))
+    if (
+        missing
+    ):  # BFCL's environments and entries (not in the train extra: bfcl-eval's pins clash with verl's)
+        print(
+            f"funrl.demo: the multi-turn stage needs bfcl-eval and mpmath ({', '.join(missing)} not "
+            "installed): pip install mpmath && pip install --no-deps bfcl-eval==2026.3.23, or pass "
+            "--no-multi-turn",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 2
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()

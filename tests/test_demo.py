@@ -82,3 +82,17 @@ def test_a_background_stage_logs_and_fails_loudly(tmp_path, capsys):
         finish_stage(bad)
     assert failed.value.code == 1
     assert "bad failed (exit 3)" in capsys.readouterr().err
+
+
+def test_without_bfcl_eval_it_says_what_to_install_before_running_anything(tmp_path, monkeypatch, capsys):
+    import funrl.train.extras
+    from funrl.demo import main
+
+    def missing(modules):
+        return [m for m in modules if m == "bfcl_eval"]
+
+    monkeypatch.setattr(funrl.train.extras, "missing_modules", missing)
+    assert main(["--out", str(tmp_path / "demo")]) == 2
+    err = capsys.readouterr().err
+    assert "pip install --no-deps bfcl-eval==2026.3.23" in err and "--no-multi-turn" in err
+    assert not (tmp_path / "demo" / "logs").exists()  # no stage started
