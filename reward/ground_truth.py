@@ -204,7 +204,8 @@ class AnswerCall:
                 raise GroundTruthError(
                     f"{where}.{name}.{p}: acceptable values must be a list, got {type(values).__name__}"
                 )
-            deep += [v for v in values if isinstance(v, _CONTAINERS)]
+            if not _SCALARS.issuperset(map(type, values)):  # in C; most values are scalars
+                deep += [v for v in values if isinstance(v, _CONTAINERS)]
         if deep:  # values lie 4 levels down possible_answer ([{name: {param: [value]}}]), 3 below ``deep``
             check_depth(deep, "possible_answer", MAX_GT_NESTING - 3, shown=MAX_GT_NESTING)
         self.name, self.raw, self.where, self._params = name, raw, f"{where}.{name}", {}
@@ -489,6 +490,7 @@ def check_depth(value: Any, where: str, limit: int = MAX_GT_NESTING, shown: int 
 
 
 _CONTAINERS = (dict, list, tuple)
+_SCALARS = frozenset((str, int, float, bool, type(None)))  # exact types that hold no container
 
 
 # The JSON (verl) form lives in .gt_json; re-exported here, where it was first defined.
