@@ -20,7 +20,7 @@
    (``python -m funrl.rl.multi_turn.warm_start``, 100 full-batch steps on one thread, run in the
    background alongside stages 1-3, which use one core), then 2 entropy-GRPO steps through the
    ``bfcl_multi_turn`` agent loop in BFCL's environments (``python -m funrl.train
-   +recipe=grpo_entropy_multi_turn_cpu``): 2 entries x 2 trajectories a step, reward ``turn_mean``; the
+   +recipe=grpo_entropy_multi_turn_cpu``): 2 entries x 4 trajectories a step, reward ``turn_mean``; the
    warm-started model passes some turns and fails others, so the bonus acts there too.
 
 Each stage is the real command, run as a subprocess with its output in ``<out>/logs/<stage>.log``; the
@@ -44,10 +44,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 SFT_STEPS = 300
-# ~4 s a step on 2 cores after ~55 s of Ray and model start-up: 6 keep the demo near 3 minutes. More steps
-# do not make the tiny model learn: its reward stays flat or falls over 12 steps at every lr, KL and
-# batch setting tried (docs/cpu_demo.md, "What GRPO does to the warm-started model")
-GRPO_STEPS = 6
+# 8 prompts x 4 samples a step (funrl.toy.imperfect_sft.DEMO_GRPO_OVERRIDES), ~5.5 s a step on an idle
+# 2-core machine after ~55 s of Ray and model start-up. From the imperfect warm start the reward rises
+# over these steps (docs/cpu_demo.md, "What GRPO does to the warm-started model": ~0.3 -> ~0.7)
+GRPO_STEPS = 10
 # the tiny model: big enough to learn the 13 SFT answers in SFT_STEPS steps (hidden 64 is not)
 HIDDEN_SIZE = 128
 NUM_LAYERS = 2
@@ -59,6 +59,9 @@ VOCAB_SIZE = 1024
 MT_WARM_STEPS = 100
 MT_WARM_LR = 3e-3
 MT_GRPO_STEPS = 2
+# trajectories per entry: with the recipe's 2, one demo-stage run in five had no mixed group in either
+# step, so no bonus (docs/cpu_demo.md, "The multi-turn stage")
+MT_GROUP_SIZE = 4
 MT_TOOL_CHARS = 2000  # the CPU recipe's bfcl_multi_turn.max_tool_output_chars
 
 
@@ -192,7 +195,7 @@ def multi_turn_prep_command(
 
 def multi_turn_command(prep_dir: Path, out_dir: Path, *, steps: int = MT_GRPO_STEPS) -> list[str]:
     """``python -m funrl.train +recipe=grpo_entropy_multi_turn_cpu`` on ``prep_dir``'s model and rows:
-    ``steps`` GRPO steps of 2 entries x n=2 trajectories through the ``bfcl_multi_turn`` agent loop,
+    ``steps`` GRPO steps of 2 entries x ``MT_GROUP_SIZE`` trajectories through the ``bfcl_multi_turn`` loop,
     checkpoints in ``out_dir/checkpoints``; console and file loggers (no W&B run: the curves read the
     single-turn one)."""
     return [
@@ -207,6 +210,7 @@ def multi_turn_command(prep_dir: Path, out_dir: Path, *, steps: int = MT_GRPO_ST
         "data.max_response_length=1024",
         "bfcl_multi_turn.max_step_tokens=96",  # a warm-started reply is <= ~80 tokens
         f"bfcl_multi_turn.max_tool_output_chars={MT_TOOL_CHARS}",
+        f"actor_rollout_ref.rollout.n={MT_GROUP_SIZE}",
         f"trainer.total_training_steps={steps}",
         f"trainer.default_local_dir={out_dir / 'checkpoints'}",
         "trainer.logger=[console,file]",
@@ -281,11 +285,22 @@ def single_turn(out: Path, args: argparse.Namespace) -> tuple[Path, Path, Path]:
     data = out / "data"
     _stage("data_prep", [py, "-m", "funrl.data_prep", "demo", "--out", str(data)], out=out)
 
-    base = demo_model(out / "base_model", data / "sft.parquet")
+    from funrl.toy.imperfect_sft import DEMO_GRPO_OVERRIDES, DEMO_WRONG_COPIES, imperfect_sft
+
+    sft_parquet = data / "sft_imperfect.parquet"
+    counts = imperfect_sft(data / "sft.parquet", sft_parquet, wrong_copies=DEMO_WRONG_COPIES)
+    print(
+        f"[funrl.demo] warm-start data: {sft_parquet}: the {counts['rows']} conversations FCDR kept, and "
+        f"{counts['wrong']} more whose answer carries the scripted teacher's mistake (a wrong argument "
+        "value). The warm start is deliberately imperfect, as SFT on unfiltered teacher data would be; "
+        "GRPO corrects it.",
+        flush=True,
+    )
+    base = demo_model(out / "base_model", sft_parquet)
     print(f"[funrl.demo] tiny Qwen2 + tokenizer: {base}", flush=True)
 
     sft_dir = out / "sft"
-    sft = sft_command(base, data / "sft.parquet", sft_dir, steps=args.sft_steps)
+    sft = sft_command(base, sft_parquet, sft_dir, steps=args.sft_steps)
     sft_metrics = sft_dir / "metrics.jsonl"
     sft_dir.mkdir(parents=True, exist_ok=True)
     sft_metrics.unlink(missing_ok=True)  # verl's file logger appends
@@ -306,6 +321,7 @@ def single_turn(out: Path, args: argparse.Namespace) -> tuple[Path, Path, Path]:
         f"trainer.default_local_dir={grpo_dir / 'checkpoints'}",
         f"trainer.rollout_data_dir={grpo_dir / 'rollouts'}",
         "trainer.resume_mode=disable",
+        *DEMO_GRPO_OVERRIDES,
     ]
     metrics = grpo_dir / "metrics.jsonl"
     grpo_dir.mkdir(parents=True, exist_ok=True)
