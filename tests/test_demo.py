@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from funrl.demo import (
+    MT_GROUP_SIZE,
     MT_GRPO_STEPS,
     MT_TOOL_CHARS,
     MT_WARM_STEPS,
@@ -35,7 +36,7 @@ def test_the_multi_turn_grpo_command_composes():
     assert "wandb" not in cfg.trainer.logger  # the curves read the single-turn W&B run, the latest one
     assert cfg.bfcl_multi_turn.max_tool_output_chars == MT_TOOL_CHARS  # what the warm start rendered
     assert cfg.bfcl_multi_turn.reward == "turn_mean"
-    assert cfg.actor_rollout_ref.rollout.n == 2  # groups of 2 trajectories: mixed rewards are possible
+    assert cfg.actor_rollout_ref.rollout.n == MT_GROUP_SIZE == 4  # groups that are mixed more often
 
 
 def test_the_multi_turn_summary(tmp_path, capsys):

@@ -186,14 +186,14 @@ def test_multi_turn_stage_rewards_are_the_checkers_and_the_bonus_acts(multi_turn
     """The demo's multi-turn GRPO stage: every trajectory's reward is BFCL's per-turn checker recomputed
     on its executed calls (turn_mean), the per-step score and group statistics agree with the dumps, and
     after the warm start some group has mixed rewards, where the entropy bonus is added."""
-    from funrl.demo import MT_GRPO_STEPS
+    from funrl.demo import MT_GROUP_SIZE, MT_GRPO_STEPS
     from funrl.envs.bfcl import check_turns, load_entries
     from funrl.rl.multi_turn.warm_start import ENTRY_IDS
 
     rows, dumps = multi_turn
     assert [r["step"] for r in rows] == list(range(1, MT_GRPO_STEPS + 1))
     entries = {e["id"]: e for e in load_entries("base") if e["id"] in ENTRY_IDS}
-    assert len(dumps) == MT_GRPO_STEPS * len(entries) * 2  # 2 entries x n=2 per step
+    assert len(dumps) == MT_GRPO_STEPS * len(entries) * MT_GROUP_SIZE
     by_step: dict[int, list[dict]] = {}
     for d in dumps:
         entry = entries[d["entry_id"]]

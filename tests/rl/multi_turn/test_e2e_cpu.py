@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from funrl.demo import MT_GROUP_SIZE
 from funrl.envs.bfcl import BfclEnv, check_multi_turn, check_turns, load_entries
 from funrl.rl.multi_turn.loop import state_digest
 
@@ -34,6 +35,7 @@ pytestmark = pytest.mark.slow
 
 IDS = ("multi_turn_base_1", "multi_turn_base_3")
 TOOL_CHARS = 2000  # the CPU recipe's max_tool_output_chars
+N = MT_GROUP_SIZE  # trajectories per entry (the demo's rollout.n)
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +69,7 @@ def train(d: Path, name: str, steps: int) -> list[dict]:
         "data.max_prompt_length=4096",
         "data.max_response_length=1024",
         "bfcl_multi_turn.max_step_tokens=96",
+        f"actor_rollout_ref.rollout.n={N}",  # as the first two steps (the demo's)
         f"trainer.total_training_steps={steps}",
         f"trainer.default_local_dir={d / 'ckpt'}",
         "trainer.logger=[console,file]",
@@ -117,10 +120,10 @@ def runs(mask: list[int], ids: list[int]) -> list[list[int]]:
 def test_two_steps_through_the_agent_loop(first_run):
     rows, dumps = first_run
     assert [r["step"] for r in rows] == [1, 2]
-    assert len(dumps) == 8  # 2 steps x 2 entries x n=2
+    assert len(dumps) == 2 * 2 * N  # 2 steps x 2 entries x n
     for r in rows:
         m = r["data"]
-        assert m["funrl/multi_turn/trajectories"] == 4
+        assert m["funrl/multi_turn/trajectories"] == 2 * N
         assert abs(m["rollout_corr/kl"]) < 1e-4  # the rollout sampled from the actor's weights
     # the warm start: the model writes well-formed replies and reaches later turns
     assert any(d["extra_fields"]["reward_extra_info"]["format_share"] > 0 for d in dumps)
@@ -181,7 +184,7 @@ def test_ids_masks_and_context_order(run_dir, first_run):
                     assert inside in got and got in text, (got, inside)
                     assert len(got) <= len(inside) + len("<think></think>"), (got, inside)
             checked += 1
-    assert checked == 8
+    assert checked == 2 * 2 * N
 
 
 def _reply_flags(cot: list[bool], mask: list[int]) -> list[list[bool]]:
