@@ -65,6 +65,10 @@ MT_GRPO_STEPS = 2
 # trajectories per entry: with the recipe's 2, one demo-stage run in five had no mixed group in either
 # step, so no bonus (docs/cpu_demo.md, "The multi-turn stage")
 MT_GROUP_SIZE = 4
+# top-k sampling, as the single-turn stage's DEMO_GRPO_OVERRIDES: the warm-started model's replies are
+# well formed more often (at full temperature-1 sampling one step in two had every group all 0: no bonus;
+# with top-k 3 both groups of steps 1-2 were mixed, reward 0.22-0.25)
+MT_TOP_K = 3
 MT_TOOL_CHARS = 2000  # the CPU recipe's bfcl_multi_turn.max_tool_output_chars
 
 
@@ -214,6 +218,7 @@ def multi_turn_command(prep_dir: Path, out_dir: Path, *, steps: int = MT_GRPO_ST
         "bfcl_multi_turn.max_step_tokens=96",  # a warm-started reply is <= ~80 tokens
         f"bfcl_multi_turn.max_tool_output_chars={MT_TOOL_CHARS}",
         f"actor_rollout_ref.rollout.n={MT_GROUP_SIZE}",
+        f"actor_rollout_ref.rollout.top_k={MT_TOP_K}",
         f"trainer.total_training_steps={steps}",
         f"trainer.default_local_dir={out_dir / 'checkpoints'}",
         "trainer.logger=[console,file]",

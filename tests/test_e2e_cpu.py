@@ -1,5 +1,5 @@
-"""End to end on CPU: the demo's SRML SFT warm start (``python -m funrl.train +recipe=sft_srml``, 300 steps
-on the data-prep SFT parquet), then the grpo_entropy_cpu recipe from that checkpoint through ``python -m
+"""End to end on CPU: the SRML SFT warm start (``python -m funrl.train +recipe=sft_srml``, the demo's 300
+steps, on the data-prep SFT parquet as FCDR filtered it; run once per session by tests/conftest.py), then the grpo_entropy_cpu recipe from that checkpoint through ``python -m
 funrl.train`` (verl's real PPO trainer, the funrl_hf rollout engine, funrl.reward, the grpo_entropy trainer
 hook), 2 steps, then a resumed 3rd.
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -26,36 +27,18 @@ from pathlib import Path
 import pytest
 import torch
 
-from funrl.demo import demo_model, latest_hf_checkpoint, sft_command
-
 pytestmark = pytest.mark.slow
 
 SAVE_HF = "actor_rollout_ref.actor.checkpoint.save_contents=[model,optimizer,extra,hf_model]"
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory) -> Path:
+def run_dir(tmp_path_factory, demo_warm_start) -> Path:
+    """The demo's data prep and its 300-step SRML warm start on the FCDR-filtered SFT parquet (run once per
+    session, tests/conftest.py), copied: the warm-started model GRPO starts from is ``model``."""
     d = tmp_path_factory.mktemp("e2e_cpu")
-    prep = subprocess.run(
-        [sys.executable, "-m", "funrl.data_prep", "demo", "--out", str(d / "data")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert prep.returncode == 0, prep.stderr[-3000:]
-    base = demo_model(d / "base_model", d / "data" / "sft.parquet")
-    env = {**os.environ, "WANDB_MODE": "disabled", "OMP_NUM_THREADS": "1"}
-    sft = subprocess.run(
-        sft_command(base, d / "data" / "sft.parquet", d / "sft"),
-        cwd=d,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    (d / "sft.log").write_text(sft.stdout + sft.stderr)
-    assert sft.returncode == 0, (sft.stdout + sft.stderr)[-6000:]
-    latest_hf_checkpoint(d / "sft").rename(d / "model")  # the warm-started model GRPO starts from
+    shutil.copytree(demo_warm_start["data"], d / "data")
+    shutil.copytree(demo_warm_start[300], d / "model")
     return d
 
 
