@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from funrl.demo import demo_model, latest_hf_checkpoint, sft_command
+from funrl.demo import SFT_STEPS, demo_model, grpo_command, latest_hf_checkpoint, run_env, sft_command
 from funrl.toy.imperfect_sft import imperfect_sft
 
 
@@ -36,13 +36,6 @@ def timed(cmd: list[str], log: Path, cwd: Path, env: dict) -> tuple[int, float, 
     after = os.times()
     cpu = after.children_user + after.children_system - before.children_user - before.children_system
     return rc, time.perf_counter() - start, cpu
-
-
-def environment(**extra: str) -> dict[str, str]:
-    env = {**os.environ, "WANDB_MODE": "offline", **extra}
-    if env.get("CUDA_VISIBLE_DEVICES") == "":
-        del env["CUDA_VISIBLE_DEVICES"]
-    return env
 
 
 def warm_start(out: Path, wrong_copies: int, sft_steps: int) -> tuple[Path, Path]:
@@ -64,7 +57,7 @@ def warm_start(out: Path, wrong_copies: int, sft_steps: int) -> tuple[Path, Path
     (out / "sft").mkdir(parents=True, exist_ok=True)
     metrics = out / "sft" / "metrics.jsonl"
     metrics.unlink(missing_ok=True)
-    env = environment(OMP_NUM_THREADS="1", VERL_FILE_LOGGER_PATH=str(metrics))
+    env = run_env(OMP_NUM_THREADS="1", VERL_FILE_LOGGER_PATH=str(metrics))
     cmd = sft_command(base, sft_parquet, out / "sft", steps=sft_steps)
     rc, wall, cpu = timed(cmd, out / "sft.log", out, env)
     if rc:
@@ -78,21 +71,8 @@ def grpo(model: Path, rl: Path, run_dir: Path, steps: int, overrides: list[str])
     run_dir.mkdir(parents=True, exist_ok=True)
     metrics = run_dir / "metrics.jsonl"
     metrics.unlink(missing_ok=True)
-    cmd = [
-        sys.executable,
-        "-m",
-        "funrl.train",
-        "+recipe=grpo_entropy_cpu",
-        f"actor_rollout_ref.model.path={model}",
-        f"data.train_files={rl}",
-        f"data.val_files={rl}",
-        f"trainer.total_training_steps={steps}",
-        f"trainer.default_local_dir={run_dir / 'checkpoints'}",
-        f"trainer.rollout_data_dir={run_dir / 'rollouts'}",
-        "trainer.resume_mode=disable",
-        *overrides,
-    ]
-    rc, wall, cpu = timed(cmd, run_dir / "grpo.log", run_dir, environment(VERL_FILE_LOGGER_PATH=str(metrics)))
+    cmd = grpo_command(model, rl, run_dir, steps, overrides)
+    rc, wall, cpu = timed(cmd, run_dir / "grpo.log", run_dir, run_env(VERL_FILE_LOGGER_PATH=str(metrics)))
     if rc:
         sys.exit(f"GRPO failed: {run_dir / 'grpo.log'}")
     rows = [json.loads(line)["data"] for line in metrics.read_text().splitlines() if line.strip()]
@@ -144,7 +124,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--steps", type=int, default=12)
-    parser.add_argument("--sft-steps", type=int, default=300)
+    parser.add_argument("--sft-steps", type=int, default=SFT_STEPS)
     parser.add_argument(
         "--wrong-copies",
         type=int,

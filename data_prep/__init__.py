@@ -18,8 +18,7 @@ readers (``InputConfig``, ``read_input``) and the prompt builder (``prompt_messa
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from funrl.lazy import lazy_exports
 
 #: public name -> the submodule that defines it, imported on first use (PEP 562): importing one
 #: submodule (``funrl.data_prep.render``, which the multi-turn agent loop needs in every verl worker) does
@@ -36,17 +35,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
-
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 __all__ = [
     "ChatClient",

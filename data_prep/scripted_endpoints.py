@@ -30,8 +30,14 @@ _CHECK_RE = re.compile(r"^Check: (\w+)$", re.M)
 _SECTION_RE = re.compile(r"^(QUERY|REASONING|ANSWER|QUESTION):\n(.*?)(?=\n\n[A-Z ]+:\n|\Z)", re.M | re.S)
 
 
-def _wrong(calls: list[dict]) -> list[dict]:
-    """The same calls with the first argument's value changed (a plausible mistake)."""
+#: what the scripted teacher appends to a string argument it gets wrong
+APPROX = " (approx.)"
+
+
+def teacher_mistake(calls: list[dict]) -> list[dict] | None:
+    """The scripted teacher's first-try mistake: a copy of ``calls`` (``[{name: {arg: value}}]``) with the
+    first scalar argument's value changed (a number + 7, a string + ``APPROX``, a boolean flipped); None
+    when no argument is scalar. ``funrl.toy.imperfect_sft`` writes SFT data with the same mistake."""
     out = json.loads(json.dumps(calls))
     for call in out:
         ((_, args),) = call.items()
@@ -41,11 +47,17 @@ def _wrong(calls: list[dict]) -> list[dict]:
             elif isinstance(v, (int, float)):
                 args[k] = v + 7
             elif isinstance(v, str):
-                args[k] = v + " (approx.)"
+                args[k] = v + APPROX
             else:
                 continue
             return out
-    return out
+    return None
+
+
+def _wrong(calls: list[dict]) -> list[dict]:
+    """The same calls with the first argument's value changed (a plausible mistake); unchanged (a copy)
+    when no argument is scalar."""
+    return teacher_mistake(calls) or json.loads(json.dumps(calls))
 
 
 def _canon(call: dict) -> str:

@@ -115,7 +115,8 @@ def _stage(
     return finish_stage(start_stage(name, cmd, out=out, cwd=cwd, env=env))
 
 
-def _run_env(**extra: str) -> dict[str, str]:
+def run_env(**extra: str) -> dict[str, str]:
+    """The stages' environment: W&B offline, ``extra`` added, an empty ``CUDA_VISIBLE_DEVICES`` unset."""
     env = {**os.environ, "WANDB_MODE": "offline", **extra}
     if env.get("CUDA_VISIBLE_DEVICES") == "":
         del env["CUDA_VISIBLE_DEVICES"]  # empty breaks verl's resource check; unset is what the CPU run needs
@@ -179,6 +180,28 @@ def sft_command(
         "optim.lr=3e-3",
         "optim.lr_warmup_steps_ratio=0",
         f"trainer.default_local_dir={out_dir}",
+    ]
+
+
+def grpo_command(
+    model: Path, rl_parquet: Path, out_dir: Path, steps: int, overrides: Sequence[str] = ()
+) -> list[str]:
+    """``python -m funrl.train +recipe=grpo_entropy_cpu`` from ``model`` on ``rl_parquet`` for ``steps``
+    steps, checkpoints in ``out_dir/checkpoints`` and verl's rollout dumps in ``out_dir/rollouts``, then
+    ``overrides`` (the demo passes ``funrl.toy.imperfect_sft.DEMO_GRPO_OVERRIDES``)."""
+    return [
+        sys.executable,
+        "-m",
+        "funrl.train",
+        "+recipe=grpo_entropy_cpu",
+        f"actor_rollout_ref.model.path={model}",
+        f"data.train_files={rl_parquet}",
+        f"data.val_files={rl_parquet}",
+        f"trainer.total_training_steps={steps}",
+        f"trainer.default_local_dir={out_dir / 'checkpoints'}",
+        f"trainer.rollout_data_dir={out_dir / 'rollouts'}",
+        "trainer.resume_mode=disable",
+        *overrides,
     ]
 
 
@@ -282,7 +305,7 @@ def multi_turn_grpo(out: Path, prep_dir: Path, steps: int) -> Path:
     mt_dir.mkdir(parents=True, exist_ok=True)
     metrics.unlink(missing_ok=True)  # verl's file logger appends
     shutil.rmtree(trajectories, ignore_errors=True)  # one file per trajectory: no stale ones
-    env = _run_env(VERL_FILE_LOGGER_PATH=str(metrics), FUNRL_MULTI_TURN_DUMP_DIR=str(trajectories))
+    env = run_env(VERL_FILE_LOGGER_PATH=str(metrics), FUNRL_MULTI_TURN_DUMP_DIR=str(trajectories))
     _stage("multi_turn_grpo", multi_turn_command(prep_dir, mt_dir, steps=steps), out=out, cwd=out, env=env)
     return metrics
 
@@ -312,28 +335,15 @@ def single_turn(out: Path, args: argparse.Namespace) -> tuple[Path, Path, Path]:
     sft_metrics = sft_dir / "metrics.jsonl"
     sft_dir.mkdir(parents=True, exist_ok=True)
     sft_metrics.unlink(missing_ok=True)  # verl's file logger appends
-    sft_env = _run_env(OMP_NUM_THREADS="1", VERL_FILE_LOGGER_PATH=str(sft_metrics))
+    sft_env = run_env(OMP_NUM_THREADS="1", VERL_FILE_LOGGER_PATH=str(sft_metrics))
     _stage("sft", sft, out=out, cwd=out, env=sft_env)
     sft_model = latest_hf_checkpoint(sft_dir)
 
     grpo_dir = out / "grpo"
-    grpo = [
-        py,
-        "-m",
-        "funrl.train",
-        "+recipe=grpo_entropy_cpu",
-        f"actor_rollout_ref.model.path={sft_model}",
-        f"data.train_files={data / 'rl.parquet'}",
-        f"data.val_files={data / 'rl.parquet'}",
-        f"trainer.total_training_steps={args.grpo_steps}",
-        f"trainer.default_local_dir={grpo_dir / 'checkpoints'}",
-        f"trainer.rollout_data_dir={grpo_dir / 'rollouts'}",
-        "trainer.resume_mode=disable",
-        *DEMO_GRPO_OVERRIDES,
-    ]
+    grpo = grpo_command(sft_model, data / "rl.parquet", grpo_dir, args.grpo_steps, DEMO_GRPO_OVERRIDES)
     metrics = grpo_dir / "metrics.jsonl"
     grpo_dir.mkdir(parents=True, exist_ok=True)
-    _stage("grpo", grpo, out=out, cwd=out, env=_run_env(VERL_FILE_LOGGER_PATH=str(metrics)))
+    _stage("grpo", grpo, out=out, cwd=out, env=run_env(VERL_FILE_LOGGER_PATH=str(metrics)))
 
     curves = out / "curves.png"
     title = f"FunRL CPU demo: SRML SFT ({args.sft_steps} steps), then grpo_entropy ({args.grpo_steps} steps)"
@@ -367,10 +377,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # every stage after data prep needs the train extra: say so before data prep runs
     require_train_extra("funrl.demo", (*TRAIN_MODULES, "transformers", "matplotlib", "wandb"))
+    # BFCL's environments and entries (not in the train extra: bfcl-eval's pins clash with verl's)
     missing = [] if args.no_multi_turn else missing_modules(("bfcl_eval", "mpmath"))
-    if (
-        missing
-    ):  # BFCL's environments and entries (not in the train extra: bfcl-eval's pins clash with verl's)
+    if missing:
         print(
             f"funrl.demo: the multi-turn stage needs bfcl-eval and mpmath ({', '.join(missing)} not "
             "installed): pip install mpmath && pip install --no-deps bfcl-eval==2026.3.23, or pass "
@@ -387,7 +396,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.no_multi_turn:
             # one torch thread, alongside data prep and SFT (which use one core of two); joined below
             cmd = multi_turn_prep_command(prep_dir)
-            prep = start_stage("multi_turn_warm_start", cmd, out=out, env=_run_env(OMP_NUM_THREADS="1"))
+            prep = start_stage("multi_turn_warm_start", cmd, out=out, env=run_env(OMP_NUM_THREADS="1"))
         sft_metrics, metrics, sft_model = single_turn(out, args)
         if prep is not None:
             finish_stage(prep)

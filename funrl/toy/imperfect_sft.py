@@ -16,10 +16,9 @@ steps). Plain-text answers (no function fits) are kept once, unchanged.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-APPROX = " (approx.)"
+from funrl.data_prep.scripted_endpoints import teacher_mistake as wrong_calls  # the teacher's own mistake
 
 #: wrong answers per sample in the demo's warm start: one right to two wrong, so the warm-started model is
 #: right about a third of the time and GRPO has room to show a rise (docs/cpu_demo.md has the runs)
@@ -34,25 +33,6 @@ DEMO_GRPO_OVERRIDES = (
     "actor_rollout_ref.rollout.top_k=3",
     "actor_rollout_ref.actor.optim.lr=2e-4",
 )
-
-
-def wrong_calls(calls: list[dict]) -> list[dict] | None:
-    """``calls`` (``[{name: {arg: value}}]``) with the first scalar argument changed as the demo's scripted
-    teacher changes it (number + 7, string + " (approx.)", boolean flipped); None if no argument is scalar."""
-    out = json.loads(json.dumps(calls))
-    for call in out:
-        ((_, args),) = call.items()
-        for key, value in args.items():
-            if isinstance(value, bool):
-                args[key] = not value
-            elif isinstance(value, (int, float)):
-                args[key] = value + 7
-            elif isinstance(value, str):
-                args[key] = value + APPROX
-            else:
-                continue
-            return out
-    return None
 
 
 def wrong_answer(text: str) -> str | None:
