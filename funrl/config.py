@@ -14,6 +14,9 @@
       srml:               # the SFT loss: alpha * L_think + (1 - alpha) * L_call
         alpha: 0.7        # a float in [0, 1], or token_share (plain SFT)
         enable: true      # false: verl's stock SFTTrainer and sft_loss (baseline runs)
+      sampler:            # verl's V1 replay buffer, which the sync trainer polls for finished rollouts
+        poll_interval_s: null  # seconds between polls; null keeps verl's 2.0 (the CPU profile sets 0.05:
+                               # a tiny model's rollouts take ~1 s, which the 2 s poll rounds up to 2-4 s)
 
 One dataclass per section, each checking its own ranges when it is built, so a config object that
 exists is a valid one. ``funrl_config_from`` builds them from a composed config; ``python -m funrl.train``
@@ -111,15 +114,39 @@ class SrmlConfig:
 
 
 @dataclass(frozen=True)
+class SamplerConfig:
+    """``funrl.sampler``: how often verl's sync trainer polls its replay buffer for finished rollouts."""
+
+    poll_interval_s: float | None = field(
+        default=None,
+        metadata={"help": "seconds between polls; None keeps verl's (2.0)", "own_type_check": True},
+    )
+
+    def __post_init__(self) -> None:
+        poll = self.poll_interval_s
+        if poll is None:
+            return
+        if not (_is_number(poll) and math.isfinite(poll) and 0 < poll <= 60):
+            raise ValueError(f"funrl.sampler.poll_interval_s must be null or a number in (0, 60], got {poll!r}")
+        object.__setattr__(self, "poll_interval_s", float(poll))
+
+
+@dataclass(frozen=True)
 class FunRLConfig:
     """The whole ``funrl`` block."""
 
     entropy: EntropyConfig = field(default_factory=EntropyConfig)
     cot: CotConfig = field(default_factory=CotConfig)
     srml: SrmlConfig = field(default_factory=SrmlConfig)
+    sampler: SamplerConfig = field(default_factory=SamplerConfig)
 
 
-SECTIONS: dict[str, type] = {"entropy": EntropyConfig, "cot": CotConfig, "srml": SrmlConfig}
+SECTIONS: dict[str, type] = {
+    "entropy": EntropyConfig,
+    "cot": CotConfig,
+    "srml": SrmlConfig,
+    "sampler": SamplerConfig,
+}
 
 
 def _is_number(x: Any) -> bool:
@@ -176,6 +203,7 @@ __all__ = [
     "CotConfig",
     "EntropyConfig",
     "FunRLConfig",
+    "SamplerConfig",
     "SrmlConfig",
     "funrl_config_from",
     "validate_alpha",

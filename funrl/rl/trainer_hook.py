@@ -97,6 +97,20 @@ class FunRLTrainerSync(PPOTrainerSync):
             self.funrl.entropy.no_cot_stop_after, cot.open_tag, cot.close_tag, cot.starts_inside
         )
 
+    def _build_replay_buffer(self) -> Any:
+        """verl's replay buffer, polled every ``funrl.sampler.poll_interval_s`` when that is set (verl's
+        sync sampler sleeps 2 s between polls, which rounds a CPU demo's ~1 s rollout up to 2-4 s)."""
+        buffer = super()._build_replay_buffer()
+        poll = self.funrl.sampler.poll_interval_s
+        if poll is not None:
+            if not hasattr(buffer, "poll_interval"):
+                raise ValueError(
+                    f"funrl.sampler.poll_interval_s={poll} is set but the sampler {type(buffer).__name__} "
+                    "has no poll_interval; unset it"
+                )
+            buffer.poll_interval = poll
+        return buffer
+
     @property
     def cot_masker(self) -> CotMasker:
         """Built on first use from ``self.tokenizer`` (set by verl's ``init()``)."""

@@ -373,3 +373,20 @@ def test_steps_without_a_cot_span_warn_then_stop(transfer_queue, caplog):
         else:
             with pytest.raises(NoCotError, match=r"2 steps in a row \(up to step 2\)"):
                 trainer._compute_advantage(batch, metrics)
+
+
+def test_sampler_poll_interval_reaches_verls_replay_buffer():
+    """``funrl.sampler.poll_interval_s`` sets how often verl's sync trainer polls its replay buffer; unset,
+    verl's own default stays."""
+    import inspect
+
+    from verl.trainer.ppo.v1.replay_buffer import ReplayBuffer
+
+    verl_default = inspect.signature(ReplayBuffer.__init__).parameters["poll_interval"].default
+    default = FunRLTrainerSync(config(ESTIMATOR_NAME)).replay_buffer
+    assert type(default) is ReplayBuffer and default.poll_interval == verl_default
+    fast = FunRLTrainerSync(config(ESTIMATOR_NAME, "+funrl.sampler.poll_interval_s=0.05")).replay_buffer
+    assert type(fast) is ReplayBuffer and fast.poll_interval == 0.05
+    for bad in ("0", "-1", "true", "fast"):
+        with pytest.raises(ValueError, match="funrl.sampler.poll_interval_s"):
+            FunRLTrainerSync(config(ESTIMATOR_NAME, f"+funrl.sampler.poll_interval_s={bad}"))

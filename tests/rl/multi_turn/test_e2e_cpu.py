@@ -152,9 +152,14 @@ def test_ids_masks_and_context_order(run_dir, first_run):
     for d in dumps:
         ids, mask = d["response_ids"], d["response_mask"]
         assert runs(mask, ids) == d["generated"]  # mask 1 exactly on the generated ids, as generated
-        rendered = tok.apply_chat_template(d["messages"], tokenize=False)
-        tail = "\n" if d["generated"][-1][-1] == end else "<|im_end|>\n"
-        assert tok.decode(d["prompt_ids"] + ids) + tail == rendered
+        decoded = tok.decode(d["prompt_ids"] + ids)
+        if d["extra_fields"]["reward_extra_info"]["force_terminated"]:
+            # the step limit's last results were appended (mask 0, with the generation prompt): no reply
+            assert d["messages"][-1]["role"] == "tool" and not mask[-1]
+            assert decoded == tok.apply_chat_template(d["messages"], tokenize=False, add_generation_prompt=True)
+        else:
+            tail = "\n" if d["generated"][-1][-1] == end else "<|im_end|>\n"
+            assert decoded + tail == tok.apply_chat_template(d["messages"], tokenize=False)
         users = [m["content"] for m in d["messages"] if m["role"] == "user"]
         assert len(users) == d["extra_fields"]["reward_extra_info"]["turns_reached"]
     # the rows the estimator got are the loop's

@@ -164,6 +164,9 @@ def test_step_limit_force_terminates(tokenizer, entries):
     assert info["force_terminated"] == 1.0 and info["replies"] == 3 and info["turns_reached"] == 1
     assert out.extra_fields["bfcl_error_type"] == "multi_turn:force_terminated"
     assert out.reward_score == 0.0
+    # the last step's results were executed and appended as context (mask 0); no reply follows them
+    assert out.response_mask[-1] == 0
+    assert tokenizer.decode(out.prompt_ids + out.response_ids).endswith("<|im_end|>\n<|im_start|>assistant\n")
 
 
 def test_token_budget_truncates_without_overrunning(tokenizer, entries):
