@@ -127,7 +127,9 @@ class SamplerConfig:
         if poll is None:
             return
         if not (_is_number(poll) and math.isfinite(poll) and 0 < poll <= 60):
-            raise ValueError(f"funrl.sampler.poll_interval_s must be null or a number in (0, 60], got {poll!r}")
+            raise ValueError(
+                f"funrl.sampler.poll_interval_s must be null or a number in (0, 60], got {poll!r}"
+            )
         object.__setattr__(self, "poll_interval_s", float(poll))
 
 

@@ -156,7 +156,9 @@ def test_ids_masks_and_context_order(run_dir, first_run):
         if d["extra_fields"]["reward_extra_info"]["force_terminated"]:
             # the step limit's last results were appended (mask 0, with the generation prompt): no reply
             assert d["messages"][-1]["role"] == "tool" and not mask[-1]
-            assert decoded == tok.apply_chat_template(d["messages"], tokenize=False, add_generation_prompt=True)
+            assert decoded == tok.apply_chat_template(
+                d["messages"], tokenize=False, add_generation_prompt=True
+            )
         else:
             tail = "\n" if d["generated"][-1][-1] == end else "<|im_end|>\n"
             assert decoded + tail == tok.apply_chat_template(d["messages"], tokenize=False)
