@@ -21,7 +21,7 @@
 6. multi-turn RL (issue #17; ``--no-multi-turn`` skips it): a second tiny Qwen2, its tokenizer trained on
    the prompts of two BFCL base entries, warm-started on their ground-truth conversations
    (``python -m funrl.rl.multi_turn.warm_start``, 100 full-batch steps on one thread, run in the
-   background alongside stages 1-3, which use one core), then 2 entropy-GRPO steps through the
+   background alongside stages 1-3, which use one core), then, as soon as that is done and beside stages 3-4, 2 entropy-GRPO steps through the
    ``bfcl_multi_turn`` agent loop in BFCL's environments (``python -m funrl.train
    +recipe=grpo_entropy_multi_turn_cpu``): 2 entries x 4 trajectories a step, reward ``turn_mean``; the
    warm-started model passes some turns and fails others, so the bonus acts there too.
@@ -297,26 +297,35 @@ def print_step_summary(sft_metrics: Path, grpo_metrics: Path) -> None:
         )
 
 
-def multi_turn_grpo(out: Path, prep_dir: Path, steps: int) -> Path:
-    """The multi-turn GRPO stage in ``out/multi_turn``; returns its metrics file (verl's file logger).
-    The loop's per-trajectory dumps (``FUNRL_MULTI_TURN_DUMP_DIR``) go to ``out/multi_turn/trajectories``."""
+def start_multi_turn_grpo(out: Path, prep_dir: Path, steps: int) -> tuple[Running, Path]:
+    """Start the multi-turn GRPO stage in ``out/multi_turn`` (``finish_stage`` waits for it); returns it
+    and its metrics file (verl's file logger). The loop's per-trajectory dumps
+    (``FUNRL_MULTI_TURN_DUMP_DIR``) go to ``out/multi_turn/trajectories``."""
     mt_dir = out / "multi_turn"
     metrics, trajectories = mt_dir / "metrics.jsonl", mt_dir / "trajectories"
     mt_dir.mkdir(parents=True, exist_ok=True)
     metrics.unlink(missing_ok=True)  # verl's file logger appends
     shutil.rmtree(trajectories, ignore_errors=True)  # one file per trajectory: no stale ones
     env = run_env(VERL_FILE_LOGGER_PATH=str(metrics), FUNRL_MULTI_TURN_DUMP_DIR=str(trajectories))
-    _stage("multi_turn_grpo", multi_turn_command(prep_dir, mt_dir, steps=steps), out=out, cwd=out, env=env)
+    cmd = multi_turn_command(prep_dir, mt_dir, steps=steps)
+    return start_stage("multi_turn_grpo", cmd, out=out, cwd=out, env=env), metrics
+
+
+def multi_turn_grpo(out: Path, prep_dir: Path, steps: int) -> Path:
+    """The multi-turn GRPO stage (``start_multi_turn_grpo``), waited for; returns its metrics file."""
+    run, metrics = start_multi_turn_grpo(out, prep_dir, steps)
+    finish_stage(run)
     return metrics
 
 
-def single_turn(out: Path, args: argparse.Namespace) -> tuple[Path, Path, Path]:
-    """Data prep, the tiny model, SFT and single-turn GRPO; returns (SFT metrics, GRPO metrics, SFT model)."""
+def start_single_turn_warm_start(out: Path, args: argparse.Namespace) -> tuple[Running, Path, Path]:
+    """Data prep and the tiny model, then the SRML SFT warm start started (``finish_stage`` waits for it);
+    returns (the SFT stage, its metrics file, its checkpoint folder)."""
     py = sys.executable
     data = out / "data"
     _stage("data_prep", [py, "-m", "funrl.data_prep", "demo", "--out", str(data)], out=out)
 
-    from funrl.toy.imperfect_sft import DEMO_GRPO_OVERRIDES, DEMO_WRONG_COPIES, imperfect_sft
+    from funrl.toy.imperfect_sft import DEMO_WRONG_COPIES, imperfect_sft
 
     sft_parquet = data / "sft_imperfect.parquet"
     counts = imperfect_sft(data / "sft.parquet", sft_parquet, wrong_copies=DEMO_WRONG_COPIES)
@@ -336,9 +345,14 @@ def single_turn(out: Path, args: argparse.Namespace) -> tuple[Path, Path, Path]:
     sft_dir.mkdir(parents=True, exist_ok=True)
     sft_metrics.unlink(missing_ok=True)  # verl's file logger appends
     sft_env = run_env(OMP_NUM_THREADS="1", VERL_FILE_LOGGER_PATH=str(sft_metrics))
-    _stage("sft", sft, out=out, cwd=out, env=sft_env)
-    sft_model = latest_hf_checkpoint(sft_dir)
+    return start_stage("sft", sft, out=out, cwd=out, env=sft_env), sft_metrics, sft_dir
 
+
+def single_turn_grpo(out: Path, args: argparse.Namespace, sft_metrics: Path, sft_model: Path) -> Path:
+    """Single-turn GRPO from the SFT model, the curves and the reward's report; returns the GRPO metrics."""
+    from funrl.toy.imperfect_sft import DEMO_GRPO_OVERRIDES
+
+    py, data = sys.executable, out / "data"
     grpo_dir = out / "grpo"
     grpo = grpo_command(sft_model, data / "rl.parquet", grpo_dir, args.grpo_steps, DEMO_GRPO_OVERRIDES)
     metrics = grpo_dir / "metrics.jsonl"
@@ -353,7 +367,7 @@ def single_turn(out: Path, args: argparse.Namespace) -> tuple[Path, Path, Path]:
     last = grpo_dir / "rollouts" / f"{args.grpo_steps}.jsonl"  # verl's own dump, scored as it is
     _stage("reward_report", [py, "-m", "funrl.reward", "score", str(last)], out=out)
     print((out / "logs" / "reward_report.log").read_text(), flush=True)
-    return sft_metrics, metrics, sft_model
+    return metrics
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -391,22 +405,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    prep_dir, prep = out / "multi_turn" / "prep", None
+    prep_dir, background = out / "multi_turn" / "prep", []
     try:
         if not args.no_multi_turn:
-            # one torch thread, alongside data prep and SFT (which use one core of two); joined below
+            # one torch thread, alongside data prep and SFT (which use one core of two)
             cmd = multi_turn_prep_command(prep_dir)
-            prep = start_stage("multi_turn_warm_start", cmd, out=out, env=run_env(OMP_NUM_THREADS="1"))
-        sft_metrics, metrics, sft_model = single_turn(out, args)
-        if prep is not None:
-            finish_stage(prep)
-            mt_metrics = multi_turn_grpo(out, prep_dir, args.multi_turn_steps)
+            background.append(
+                start_stage("multi_turn_warm_start", cmd, out=out, env=run_env(OMP_NUM_THREADS="1"))
+            )
+        sft_run, sft_metrics, sft_dir = start_single_turn_warm_start(out, args)
+        background.append(sft_run)
+        if not args.no_multi_turn:
+            finish_stage(background[0])
+            # as soon as its warm start is done, beside the rest of SFT and single-turn GRPO: a verl run
+            # on CPU leaves most of a core idle between its bursts (docs/cpu_demo.md, "Time")
+            mt_run, mt_metrics = start_multi_turn_grpo(out, prep_dir, args.multi_turn_steps)
+            background.append(mt_run)
+        finish_stage(sft_run)
+        sft_model = latest_hf_checkpoint(sft_dir)
+        metrics = single_turn_grpo(out, args, sft_metrics, sft_model)
+        if not args.no_multi_turn:
+            finish_stage(mt_run)
     finally:
-        if prep is not None and prep.proc.poll() is None:  # a single-turn stage failed: stop it too
-            prep.proc.terminate()
+        for run in background:  # a stage failed: stop the ones still running
+            if run.proc.poll() is None:
+                run.proc.terminate()
 
     print_step_summary(sft_metrics, metrics)
-    if prep is not None:
+    if not args.no_multi_turn:
         print_multi_turn_summary(mt_metrics)
     wandb_runs = sorted((out / "wandb").glob("offline-run-*"))
     grpo_dir = out / "grpo"
@@ -421,7 +447,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         flush=True,
     )
     print(f"[funrl.demo] curves:      {out / 'curves.png'}", flush=True)
-    if prep is not None:
+    if not args.no_multi_turn:
         mt = out / "multi_turn"
         print(
             f"[funrl.demo] multi-turn:  {prep_dir / 'model'} (warm-started), {mt_metrics}, {mt / 'checkpoints'}",
