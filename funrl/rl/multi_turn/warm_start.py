@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -179,6 +180,19 @@ def warm_start(
     return losses
 
 
+def check_settings(ids: Sequence[str], *, steps: int, lr: float, max_tool_output_chars: int) -> None:
+    """ValueError naming the setting when one is out of range (before any work)."""
+    if not ids:
+        raise ValueError("ids: no BFCL base entry id given")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    if isinstance(lr, bool) or not isinstance(lr, int | float) or not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+    chars = max_tool_output_chars
+    if isinstance(chars, bool) or not isinstance(chars, int) or chars < 1:
+        raise ValueError(f"max_tool_output_chars must be an integer >= 1, got {chars!r}")
+
+
 def prepare(
     out: str | Path,
     ids: Sequence[str] = ENTRY_IDS,
@@ -191,6 +205,7 @@ def prepare(
     """``out/train.parquet`` (the rows of the BFCL base entries ``ids``), ``out/model`` (a tiny Qwen2 with
     a tokenizer trained on the rows' prompts, warm-started on the entries) and ``out/warm_start.json``;
     returns what the JSON holds (ids, steps, lr, the loss per step, seconds)."""
+    check_settings(ids, steps=steps, lr=lr, max_tool_output_chars=max_tool_output_chars)
     from funrl.envs.bfcl import load_entries
     from funrl.toy import tiny_qwen2
 
@@ -207,6 +222,11 @@ def prepare(
     model = tiny_qwen2(out / "model", vocab_size=vocab_size, extra_texts=texts)
     start = time.perf_counter()
     losses = warm_start(model, entries, steps=steps, lr=lr, max_tool_output_chars=max_tool_output_chars)
+    if not math.isfinite(losses[-1]):
+        raise FloatingPointError(
+            f"the warm start's loss is {losses[-1]} after {steps} steps at lr={lr}: the model in "
+            f"{out / 'model'} is not usable; lower --lr"
+        )
     report = {
         "ids": list(ids),
         "steps": steps,
@@ -229,9 +249,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max_tool_output_chars", type=int, default=2000, help="the RL run's")
     args = parser.parse_args(argv)
     ids = [i.strip() for i in args.ids.split(",") if i.strip()]
-    report = prepare(
-        args.out, ids, steps=args.steps, lr=args.lr, max_tool_output_chars=args.max_tool_output_chars
-    )
+    try:
+        check_settings(ids, steps=args.steps, lr=args.lr, max_tool_output_chars=args.max_tool_output_chars)
+    except ValueError as err:
+        parser.error(f"--{err}")  # exit 2, naming the option
+    try:
+        report = prepare(
+            args.out, ids, steps=args.steps, lr=args.lr, max_tool_output_chars=args.max_tool_output_chars
+        )
+    except ModuleNotFoundError as err:
+        bfcl = (err.name or "").split(".")[0] in ("bfcl_eval", "mpmath")  # not in the train extra
+        fix = (
+            "pip install mpmath && pip install --no-deps bfcl-eval==2026.3.23"
+            if bfcl
+            else ('pip install -e ".[train]"')
+        )
+        print(f"{parser.prog}: {err.name} is not installed: {fix}", file=sys.stderr)
+        return 2
+    except ValueError as err:  # an id that is not a BFCL base entry
+        parser.error(f"--ids: {err}")
+    except FloatingPointError as err:
+        print(f"{parser.prog}: {err}", file=sys.stderr)
+        return 1
     losses = report["loss"]
     print(f"warm start on {', '.join(ids)}: {args.steps} steps in {report['seconds']} s")
     for step in range(0, len(losses), max(1, len(losses) // 10)):
