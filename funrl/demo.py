@@ -370,14 +370,25 @@ def single_turn_grpo(out: Path, args: argparse.Namespace, sft_metrics: Path, sft
     return metrics
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (a step count)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m funrl.demo", description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--out", type=Path, required=True, help="work directory (created; reused stages rerun)"
     )
-    parser.add_argument("--sft-steps", type=int, default=SFT_STEPS)
-    parser.add_argument("--grpo-steps", type=int, default=GRPO_STEPS)
-    parser.add_argument("--multi-turn-steps", type=int, default=MT_GRPO_STEPS)
+    parser.add_argument("--sft-steps", type=positive_int, default=SFT_STEPS)
+    parser.add_argument("--grpo-steps", type=positive_int, default=GRPO_STEPS)
+    parser.add_argument("--multi-turn-steps", type=positive_int, default=MT_GRPO_STEPS)
     parser.add_argument(
         "--no-multi-turn", action="store_true", help="skip the multi-turn stage (warm start and GRPO)"
     )

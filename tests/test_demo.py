@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from funrl.demo import (
     MT_GROUP_SIZE,
     MT_GRPO_STEPS,
@@ -97,3 +99,17 @@ def test_without_bfcl_eval_it_says_what_to_install_before_running_anything(tmp_p
     err = capsys.readouterr().err
     assert "pip install --no-deps bfcl-eval==2026.3.23" in err and "--no-multi-turn" in err
     assert not (tmp_path / "demo" / "logs").exists()  # no stage started
+
+
+@pytest.mark.parametrize("flag", ["--sft-steps", "--grpo-steps", "--multi-turn-steps"])
+@pytest.mark.parametrize(
+    ("value", "why"), [("0", "must be an integer >= 1, got 0"), ("x", "invalid int value: 'x'")]
+)
+def test_step_counts_below_1_are_refused_before_any_stage(tmp_path, capsys, flag, value, why):
+    from funrl.demo import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--out", str(tmp_path / "demo"), flag, value])
+    assert exc.value.code == 2
+    assert f"argument {flag}: {why}" in capsys.readouterr().err
+    assert not (tmp_path / "demo").exists()
