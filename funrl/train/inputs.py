@@ -42,6 +42,8 @@ def check_inputs(cfg: DictConfig) -> list[str]:
     for key in ("train_files", "val_files"):
         for path in _files(cfg, key):
             rows = _check_parquet(f"data.{key}", path, columns, rl)
+            if rows is not None and rl:
+                _check_multi_turn_rows(f"data.{key}", path)
             if rows is not None:
                 lines.append(f"data.{key}: {path} ({rows} rows)")
     _check_batch_fits(cfg, train, rl)
@@ -105,6 +107,42 @@ def _check_parquet(key: str, path: str, columns: dict[str, str], rl: bool) -> in
     if meta.metadata.num_rows == 0:
         raise ValueError(f"{key}={path} has no rows")
     return meta.metadata.num_rows
+
+
+def _check_multi_turn_rows(key: str, path: str) -> None:
+    """Rows for the ``bfcl_multi_turn`` agent loop (``agent_name``) carry a runnable BFCL entry in
+    ``extra_info.bfcl_entry``: a broken one would stop the run in the middle of a step. Raises ValueError
+    naming the row and the field."""
+    import pyarrow.parquet as pq
+
+    from funrl.rl.multi_turn import AGENT_NAME
+
+    local = Path(path).expanduser()
+    names = set(pq.ParquetFile(local).schema_arrow.names)
+    if "agent_name" not in names:
+        return
+    agents = pq.read_table(local, columns=["agent_name"]).column("agent_name").to_pylist()
+    rows = [i for i, agent in enumerate(agents) if agent == AGENT_NAME]
+    if not rows:
+        return
+    if "extra_info" not in names:
+        raise ValueError(
+            f"{key}={path} has {len(rows)} {AGENT_NAME} row(s) but no extra_info column (the BFCL entry, "
+            "extra_info.bfcl_entry; write the rows with python -m funrl.rl.multi_turn.data)"
+        )
+    try:
+        from funrl.rl.multi_turn.data import entry_of, validate_entry
+    except ModuleNotFoundError as err:
+        raise ValueError(
+            f"{key}={path} has {AGENT_NAME} rows, which need BFCL's environments ({err.name} is not "
+            "installed): pip install mpmath && pip install --no-deps bfcl-eval==2026.3.23"
+        ) from None
+    infos = pq.read_table(local, columns=["extra_info"]).column("extra_info").to_pylist()
+    for i in rows:
+        try:
+            validate_entry(entry_of(infos[i]))
+        except ValueError as err:
+            raise ValueError(f"{key}={path} row {i}: {err}") from None
 
 
 def _other_stage_hint(names: set[str], rl: bool) -> str:

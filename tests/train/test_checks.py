@@ -180,3 +180,50 @@ def test_sft_on_an_rl_parquet_or_a_missing_one_is_one_line_and_status_2(inputs, 
     assert error_lines(proc) == [f"[funrl.train] config error: data.train_files={missing} does not exist"]
     assert "Traceback" not in proc.stderr and "KeyError" not in proc.stderr
     assert not (tmp_path / "checkpoints").exists()
+
+
+@pytest.fixture(scope="module")
+def multi_turn_rows():
+    """Four RL rows of BFCL base entries for the bfcl_multi_turn agent loop, as funrl.rl.multi_turn.data
+    writes them."""
+    from funrl.envs.bfcl import load_entries
+    from funrl.rl.multi_turn.data import row_for
+
+    return [row_for(e, "think_answer", "train", i) for i, e in enumerate(load_entries("base")[:4])]
+
+
+def write_rows(rows: list[dict], path: Path) -> Path:
+    from funrl.rl.multi_turn.data import write_parquet
+
+    write_parquet(rows, str(path))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("corrupt", "message"),
+    [
+        (lambda info: info.update(bfcl_entry="{not json"), "extra_info.bfcl_entry is not valid JSON"),
+        (lambda info: info.pop("bfcl_entry"), "the row's extra_info has no 'bfcl_entry'"),
+        (
+            lambda info: info.update(
+                bfcl_entry=info["bfcl_entry"].replace('"involved_classes"', '"classes"')
+            ),
+            "field 'involved_classes' must be a non-empty list",
+        ),
+    ],
+)
+def test_multi_turn_rows_carry_a_runnable_bfcl_entry(inputs, tmp_path, multi_turn_rows, corrupt, message):
+    """A bfcl_multi_turn row whose entry the loop could not run is refused before the run, naming the row
+    (it would otherwise stop the run in the middle of a step)."""
+    import copy
+
+    good = write_rows(multi_turn_rows, tmp_path / "mt.parquet")
+    prepare(compose_config(rl_args(inputs, f"data.train_files={good}", f"data.val_files={good}")))  # passes
+    rows = copy.deepcopy(multi_turn_rows)
+    corrupt(rows[2]["extra_info"])
+    bad = write_rows(rows, tmp_path / "bad.parquet")
+    msg = error_of(rl_args(inputs, f"data.train_files={bad}"))
+    assert msg.startswith(f"data.train_files={bad} row 2: bfcl_multi_turn: ") or msg.startswith(
+        f"data.train_files={bad} row 2: malformed BFCL multi-turn entry"
+    ), msg
+    assert message in msg

@@ -9,3 +9,8 @@
 
 This package imports nothing heavy itself; import the modules you need.
 """
+
+AGENT_NAME = "bfcl_multi_turn"
+"""The agent loop's name: the parquet column ``agent_name`` selects it per row (verl's ``@register``)."""
+ENTRY_KEY = "bfcl_entry"
+"""The ``extra_info`` key of a row's BFCL entry (a JSON string), the one the loop runs."""

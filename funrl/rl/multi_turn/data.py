@@ -32,11 +32,12 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from funrl.envs.bfcl import CATEGORIES, BfclEnv, load_entries, validate_entry
 from funrl.eval.multi_turn_prompts import make_style
+from funrl.rl.multi_turn import AGENT_NAME, ENTRY_KEY
 
-AGENT_NAME = "bfcl_multi_turn"  # funrl.rl.multi_turn.loop.AGENT_NAME (that module imports verl)
 ABILITY = "multi_turn_function_calling"
 CONTAMINATION = (
     "BFCL's multi-turn entries are BFCL's test set: do not report BFCL multi-turn accuracy on entries you "
@@ -63,6 +64,21 @@ def opening_messages(entry: dict, fmt: str) -> list[dict]:
     return messages + [{"role": m["role"], "content": m["content"]} for m in question]
 
 
+def entry_of(extra_info: Any) -> dict:
+    """The BFCL entry of a row: ``extra_info["bfcl_entry"]``, a JSON string (or an already decoded dict).
+    Raises ValueError naming the field."""
+    raw = extra_info.get(ENTRY_KEY) if isinstance(extra_info, dict) else None
+    if raw is None:  # a parquet struct column holds a missing key as null
+        raise ValueError(f"{AGENT_NAME}: the row's extra_info has no {ENTRY_KEY!r} (the BFCL entry)")
+    try:
+        entry = json.loads(raw) if isinstance(raw, str) else raw
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{AGENT_NAME}: extra_info.{ENTRY_KEY} is not valid JSON ({err})") from None
+    if not isinstance(entry, dict):
+        raise ValueError(f"{AGENT_NAME}: extra_info.{ENTRY_KEY} must be a JSON object")
+    return entry
+
+
 def row_for(entry: dict, fmt: str, split: str, index: int) -> dict:
     """The RL parquet row of one entry (ground truth attached as ``entry["ground_truth"]``)."""
     validate_entry(entry)
@@ -78,7 +94,7 @@ def row_for(entry: dict, fmt: str, split: str, index: int) -> dict:
             "index": index,
             "id": entry["id"],
             "category": category,
-            "bfcl_entry": json.dumps(entry, ensure_ascii=False),
+            ENTRY_KEY: json.dumps(entry, ensure_ascii=False),
         },
     }
 

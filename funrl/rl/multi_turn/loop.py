@@ -40,24 +40,13 @@ from verl.experimental.agent_loop.agent_loop import AgentLoopBase, AgentLoopOutp
 from funrl.envs.bfcl import BfclEnv
 from funrl.eval.multi_turn_prompts import DecodeError, make_style
 
+from . import AGENT_NAME
+from .data import entry_of
 from .rewards import Counts, trajectory_reward
 from .settings import settings_from
 
-AGENT_NAME = "bfcl_multi_turn"
-ENTRY_KEY = "bfcl_entry"
 TOOL_ERROR_PREFIX = "Error during execution"
 DUMP_ENV = "FUNRL_MULTI_TURN_DUMP_DIR"
-
-
-def entry_of(extra_info: Any) -> dict:
-    """The BFCL entry of a row: ``extra_info["bfcl_entry"]``, a JSON string (or an already decoded dict)."""
-    if not isinstance(extra_info, dict) or ENTRY_KEY not in extra_info:
-        raise ValueError(f"{AGENT_NAME}: the row's extra_info has no {ENTRY_KEY!r} (the BFCL entry)")
-    raw = extra_info[ENTRY_KEY]
-    entry = json.loads(raw) if isinstance(raw, str) else raw
-    if not isinstance(entry, dict):
-        raise ValueError(f"{AGENT_NAME}: extra_info.{ENTRY_KEY} must be a JSON object")
-    return entry
 
 
 def state_digest(env: BfclEnv) -> str:
