@@ -86,7 +86,8 @@ def validate_funrl_config(config: Any) -> FunRLConfig:
 
 
 class FunRLTrainerSync(PPOTrainerSync):
-    """verl's synchronous V1 trainer with one override: ``_compute_advantage`` for ``grpo_entropy``."""
+    """verl's synchronous V1 trainer with two overrides: ``_compute_advantage`` for ``grpo_entropy``, and
+    ``_build_replay_buffer`` for ``funrl.sampler.poll_interval_s``."""
 
     def __init__(self, config: Any) -> None:
         self.funrl = validate_funrl_config(config)  # the same check as the driver's, for direct use
