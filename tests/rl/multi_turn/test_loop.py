@@ -230,6 +230,41 @@ def test_registered_by_name_through_the_verl_plugin_entry_point():
     assert target == "funrl.rl.multi_turn.loop.BfclMultiTurnAgentLoop"
 
 
+LAZY = """
+import sys
+import verl
+assert "funrl.rl.multi_turn.plugin" in sys.modules, "verl did not load the entry point"
+assert "funrl.rl.multi_turn.loop" not in sys.modules  # import verl stays cheap
+assert "verl.experimental.agent_loop.agent_loop" not in sys.modules
+from verl.experimental.agent_loop import agent_loop
+print(agent_loop._agent_loop_registry["bfcl_multi_turn"]["_target_"])
+"""
+LATE = """
+import verl
+from verl.experimental.agent_loop import agent_loop
+assert "bfcl_multi_turn" not in agent_loop._agent_loop_registry  # plugins off
+import funrl.rl.multi_turn.plugin
+print(agent_loop._agent_loop_registry["bfcl_multi_turn"]["_target_"])
+"""
+
+
+@pytest.mark.parametrize(("code", "plugins"), [(LAZY, None), (LATE, "none")], ids=["lazy", "late"])
+def test_the_plugin_registers_the_loop_when_verls_agent_loop_module_is_imported(code, plugins):
+    """In a fresh process: ``import verl`` does not import the loop (or verl's agent-loop module, ~1.4 s of
+    CPU in every Ray worker); importing verl's agent-loop module registers it. Loaded after that module
+    (plugins off at ``import verl``, then the plugin imported), it registers at once."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "VERL_USE_EXTERNAL_PLUGINS"}
+    if plugins:
+        env["VERL_USE_EXTERNAL_PLUGINS"] = plugins
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().splitlines()[-1] == "funrl.rl.multi_turn.loop.BfclMultiTurnAgentLoop"
+
+
 def test_metrics_leave_verls_reward_key_alone(tokenizer, entries):
     """verl's validation collects the score as reward_extra_info["reward"] itself: a second "reward"
     from the loop would be appended twice per trajectory and misalign every column."""
