@@ -132,11 +132,8 @@ def _check_multi_turn_rows(key: str, path: str) -> None:
         )
     try:
         from funrl.rl.multi_turn.data import entry_of, validate_entry
-    except ModuleNotFoundError as err:
-        raise ValueError(
-            f"{key}={path} has {AGENT_NAME} rows, which need BFCL's environments ({err.name} is not "
-            "installed): pip install mpmath && pip install --no-deps bfcl-eval==2026.3.23"
-        ) from None
+    except ImportError as err:  # funrl.envs.bfcl's message says what to install
+        raise ValueError(f"{key}={path} has {AGENT_NAME} rows: {err}") from None
     infos = pq.read_table(local, columns=["extra_info"]).column("extra_info").to_pylist()
     for i in rows:
         try:

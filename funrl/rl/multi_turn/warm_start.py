@@ -33,6 +33,7 @@ from typing import Any
 
 from funrl.rl.multi_turn.data import row_for, write_parquet
 from funrl.toy.bfcl_multi_turn_responder import keyword_call
+from funrl.train.extras import require_train_extra
 
 # two GorillaFileSystem entries (4 and 2 turns, first prompts of ~3,400 tokens with the tiny tokenizer)
 ENTRY_IDS = ("multi_turn_base_1", "multi_turn_base_3")
@@ -214,7 +215,7 @@ def prepare(
     by_id = {e["id"]: e for e in load_entries("base")}
     missing = [i for i in ids if i not in by_id]
     if missing:
-        raise ValueError(f"not BFCL base entries: {missing}")
+        raise ValueError(f"ids: not BFCL base entries: {missing}")
     entries = [by_id[i] for i in ids]
     rows = [row_for(e, "think_answer", "train", i) for i, e in enumerate(entries)]
     write_parquet(rows, str(out / "train.parquet"))
@@ -249,25 +250,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max_tool_output_chars", type=int, default=2000, help="the RL run's")
     args = parser.parse_args(argv)
     ids = [i.strip() for i in args.ids.split(",") if i.strip()]
-    try:
-        check_settings(ids, steps=args.steps, lr=args.lr, max_tool_output_chars=args.max_tool_output_chars)
-    except ValueError as err:
-        parser.error(f"--{err}")  # exit 2, naming the option
-    try:
+    require_train_extra(parser.prog, ("torch", "transformers", "pandas"))
+    try:  # prepare checks its settings before any work
         report = prepare(
             args.out, ids, steps=args.steps, lr=args.lr, max_tool_output_chars=args.max_tool_output_chars
         )
-    except ModuleNotFoundError as err:
-        bfcl = (err.name or "").split(".")[0] in ("bfcl_eval", "mpmath")  # not in the train extra
-        fix = (
-            "pip install mpmath && pip install --no-deps bfcl-eval==2026.3.23"
-            if bfcl
-            else ('pip install -e ".[train]"')
-        )
-        print(f"{parser.prog}: {err.name} is not installed: {fix}", file=sys.stderr)
-        return 2
-    except ValueError as err:  # an id that is not a BFCL base entry
-        parser.error(f"--ids: {err}")
+    except ValueError as err:  # a setting out of range, or an id that is not a BFCL base entry
+        parser.error(f"--{err}")  # exit 2, naming the option
     except FloatingPointError as err:
         print(f"{parser.prog}: {err}", file=sys.stderr)
         return 1
