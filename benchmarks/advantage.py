@@ -11,8 +11,9 @@ cold time (the first call in a fresh process) and its peak extra memory (the pea
 call above the process's resident set before it: inputs excluded, output and temporaries included).
 
 Rows: verl's two estimators, FunRL's shaping (``entropy_shaped_grpo_advantage``) in both forms, and
-``grpo_entropy`` as verl calls it (the registered estimator, token form: the shaping plus its check that
-the hook's rows line up with verl's). Target: both forms <= 1.2x ``grpo_vectorized``. One torch thread by
+``grpo_entropy`` as verl calls it (the registered estimator, token form: the shaping plus its check,
+inside the shaping's block loop, that verl's response mask lies within the hook's bool mask, i.e. that the
+hook's rows line up with verl's). Target: both forms <= 1.2x ``grpo_vectorized``. One torch thread by
 default: verl computes advantages in its driver, the ``TaskRunner`` Ray actor, which declares no CPUs, so
 Ray sets ``OMP_NUM_THREADS=1`` there. On a shared machine compare the ratios, best of several runs; the
 CPU-time ratios are the least disturbed by other processes.
@@ -68,7 +69,7 @@ def estimators(b: dict) -> dict[str, Callable[[], object]]:
     hook = EntropyInputs(
         entropy=b["entropy"],
         cot_mask=b["cot_mask"],
-        response_mask=b["response_mask"].clone(),
+        response_mask=b["response_mask"].bool(),  # as the hook hands it over
         settings=EntropyConfig(form="token"),
     )
 

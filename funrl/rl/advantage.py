@@ -121,6 +121,7 @@ def entropy_shaped_grpo_advantage(
     form: str = "sequence",
     norm_adv_by_std: bool = True,
     epsilon: float = 1e-6,
+    within: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, dict[str, float]]:
     """GRPO advantage plus the clipped CoT-entropy bonus.
 
@@ -135,6 +136,10 @@ def entropy_shaped_grpo_advantage(
         form: "sequence" or "token" (see the module docstring).
         norm_adv_by_std: divide by the group std (GRPO) or not (Dr.GRPO), as verl's flag.
         epsilon: added to the group std.
+        within: optional (bs, T) mask (bool is cheapest) that ``response_mask`` must lie within; checked
+            inside the block loop, at the cost of reading it once. Raises ``MaskOutsideError`` naming the
+            rows where ``response_mask`` has a token ``within`` lacks (the trainer hook's check that its
+            rows line up with verl's).
 
     Returns:
         advantages: (bs, T), zero outside ``response_mask``.
@@ -148,6 +153,10 @@ def entropy_shaped_grpo_advantage(
     """
     _check_inputs(token_level_rewards, response_mask, index, entropy, cot_mask, alpha, kappa, form)
     bs, seq_len = token_level_rewards.shape
+    if within is not None:
+        if tuple(within.shape) != (bs, seq_len):
+            raise ValueError(f"within has shape {tuple(within.shape)}, expected {(bs, seq_len)}")
+        within = within.view(torch.uint8) if within.dtype == torch.bool else (within != 0).view(torch.uint8)
 
     with torch.no_grad():
         scores = token_level_rewards.sum(dim=-1)  # (bs,)
@@ -158,7 +167,7 @@ def entropy_shaped_grpo_advantage(
         # (bs, 1) the bound of the added term (over alpha in sequence form)
         cap = (adv_i.abs() / kappa).unsqueeze(-1)
         advantages = scores.new_empty((bs, seq_len))  # (bs, T)
-        rows = scores.new_zeros((5, bs))  # per response: _N_VALID, _N_COT, _COT_ENTROPY, _CHANGED, _BONUS
+        rows = scores.new_zeros((len(_ROWS), bs))  # per response: the sums _ROWS names
         step = max(1, CHUNK_ELEMENTS // max(seq_len, 1))  # rows per block
         work = scores.new_empty((3, min(step, bs), seq_len))  # (3, step, T) the block's work space
         token_bonus = form == "token" and alpha != 0
@@ -172,14 +181,19 @@ def entropy_shaped_grpo_advantage(
             adv_i.unsqueeze(-1).split(step),
             cap.split(step),
             rows.split(step, dim=1),
+            (within if within is not None else cot_mask.view(torch.uint8)).split(step),
             strict=True,
         )
         with _one_thread():
-            for out, mask_part, cot_part, entropy_part, adv_part, cap_part, sums in blocks:
+            for out, mask_part, cot_part, entropy_part, adv_part, cap_part, sums, within_part in blocks:
                 block = work if len(out) == step else work[:, : len(out)]  # (3, r, T)
                 valid = block[0].copy_(mask_part)  # (r, T) 1.0 on response tokens
                 block[1].copy_(cot_part).mul_(valid)  # (r, T) 1.0 on CoT tokens inside the response
                 shape(out, block, entropy_part, adv_part, cap_part, sums, alpha)
+                if within is not None:  # block[1] is free again: response tokens also in ``within``
+                    torch.sum(torch.mul(valid, within_part, out=block[1]), dim=-1, out=sums[_WITHIN])
+        if within is not None:
+            _check_within(rows)
         _finish_sums(rows, alpha, token_bonus)
         stats = _statistics(gid, scores, rows)
     return advantages, advantages, stats
@@ -211,9 +225,25 @@ def _one_thread() -> Iterator[None]:
             torch.set_num_threads(threads)
 
 
-_N_VALID, _N_COT, _COT_ENTROPY, _CHANGED, _BONUS = range(5)
-"""Rows of the (5, bs) per-response sums: response tokens, CoT tokens, entropy summed over the CoT
-tokens, tokens whose advantage the term changed, the term summed over the response's tokens."""
+_ROWS = ("n_valid", "n_cot", "cot_entropy", "within", "changed", "bonus")
+_N_VALID, _N_COT, _COT_ENTROPY, _WITHIN, _CHANGED, _BONUS = range(len(_ROWS))
+"""Rows of the (6, bs) per-response sums: response tokens, CoT tokens, entropy summed over the CoT
+tokens, response tokens also in ``within`` (when given), tokens whose advantage the term changed, the term
+summed over the response's tokens. The first three are the block's three work slots, summed in one call."""
+
+
+class MaskOutsideError(ValueError):
+    """``response_mask`` has tokens that ``within`` lacks (the hook's rows do not line up with verl's)."""
+
+
+def _check_within(rows: torch.Tensor) -> None:
+    """Raise MaskOutsideError unless every response token is also in ``within``: per row, the count of
+    response tokens equals the count of those also in ``within`` (float32 counts, exact below 2^24)."""
+    outside = torch.nonzero(rows[_WITHIN] != rows[_N_VALID]).flatten()  # (k,)
+    if outside.numel():
+        shown = ", ".join(str(int(i)) for i in outside[:5])
+        more = f" and {outside.numel() - 5} more" if outside.numel() > 5 else ""
+        raise MaskOutsideError(f"response_mask has tokens outside `within` in row(s) {shown}{more}")
 
 
 def _sequence_rows(
@@ -227,7 +257,7 @@ def _sequence_rows(
 ) -> None:
     """Sequence form on a block of r rows: ``out`` (r, T) gets A_i + alpha * clip(H_i, -cap_i, cap_i) on
     the response, 0 elsewhere. block: (3, r, T) holding the response and CoT masks (0/1 floats) and work
-    space; entropy (r, T); adv, cap: (r, 1); sums: (5, r), written in place, its _BONUS row with
+    space; entropy (r, T); adv, cap: (r, 1); sums: (6, r), written in place, its _BONUS row with
     clip(H_i, -cap_i, cap_i) (the bonus over alpha). Also plain GRPO for the token form with alpha = 0.
     Passes over the block: the entropy multiply, one sum of the three (r, T) tensors, the output."""
     valid, cot, cot_h = block.unbind()
@@ -253,7 +283,7 @@ def _token_rows(
 ) -> None:
     """Token form on a block of r rows: ``out`` (r, T) gets A_i + psi_t on the response, 0 elsewhere,
     psi_t = min(alpha H_t, cap_i) clamped at 0 on CoT tokens, 0 elsewhere. block: (3, r, T) holding the
-    response and CoT masks (0/1 floats) and work space; entropy (r, T); adv, cap: (r, 1); sums: (5, r),
+    response and CoT masks (0/1 floats) and work space; entropy (r, T); adv, cap: (r, 1); sums: (6, r),
     written in place, its _COT_ENTROPY row with alpha times the CoT entropy. Passes over the block: the
     fused alpha * H_t on CoT tokens, a sum of the three (r, T) tensors, the clamp, the minimum, the fused
     A_i + psi into the output, the sign, a sum of two (r, T) tensors."""
@@ -269,7 +299,7 @@ def _token_rows(
 
 
 def _finish_sums(rows: torch.Tensor, alpha: float, token_bonus: bool) -> None:
-    """Check the entropy sums and bring ``rows`` (5, bs) to the meaning ``_N_VALID`` etc. document."""
+    """Check the entropy sums and bring ``rows`` (6, bs) to the meaning ``_N_VALID`` etc. document."""
     if not bool(torch.isfinite(rows[_COT_ENTROPY].sum())):
         raise ValueError("entropy holds NaN or inf")
     if token_bonus:  # sums of alpha * H_t, divided in float64 so that alpha is not rounded to float32
@@ -285,7 +315,7 @@ _ZERO = torch.zeros(())
 
 
 def _statistics(gid: torch.Tensor, scores: torch.Tensor, rows: torch.Tensor) -> dict[str, float]:
-    """Batch statistics over the real (non-padding) responses; gid, scores: (bs,); rows: (5, bs)."""
+    """Batch statistics over the real (non-padding) responses; gid, scores: (bs,); rows: (6, bs)."""
     real = rows[_N_VALID] > 0  # (bs,)  verl's padding rows have an empty response mask
     n_real = int(real.sum())
     n_cot = rows[_N_COT][real]  # (n_real,)

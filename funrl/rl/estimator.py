@@ -43,7 +43,8 @@ class EntropyInputs:
 
     entropy: (bs, T) per-token entropy of the policy that sampled the responses (verl's old log-prob pass).
     cot_mask: (bs, T) bool, True on chain-of-thought tokens.
-    response_mask: (bs, T) the response mask the two above were built with (a consistency check).
+    response_mask: (bs, T) the response mask the two above were built with (a consistency check: verl's
+        mask must lie within it); bool is cheapest (the hook passes bool).
     settings: ``funrl.entropy``.
     stats: filled by the estimator with ``funrl.rl.advantage`` statistics, for the step's metrics.
     """
@@ -86,9 +87,7 @@ def compute_grpo_entropy_advantage(
     ``norm_adv_by_std_in_grpo`` is read from ``config`` (verl's algorithm block) when it is there,
     because verl's generic call path does not pass it.
     """
-    import torch
-
-    from funrl.rl.advantage import entropy_shaped_grpo_advantage
+    from funrl.rl.advantage import MaskOutsideError, entropy_shaped_grpo_advantage
 
     inputs = _INPUTS.get()
     if inputs is None:
@@ -105,30 +104,32 @@ def compute_grpo_entropy_advantage(
             f"{ESTIMATOR_NAME}: entropy is {tuple(inputs.entropy.shape)} but the rewards are "
             f"{tuple(token_level_rewards.shape)}: the hook's batch does not line up with verl's"
         )
-    # equal masks (the usual case) are one comparison; otherwise rollout correction may have dropped tokens
-    if not torch.equal(response_mask, inputs.response_mask) and bool(
-        torch.gt(response_mask, inputs.response_mask).any()
-    ):
-        raise RuntimeError(
-            f"{ESTIMATOR_NAME}: verl's response_mask has tokens the hook's does not: rows misaligned"
-        )
     if config is not None:
         norm_adv_by_std_in_grpo = bool(getattr(config, "norm_adv_by_std_in_grpo", norm_adv_by_std_in_grpo))
     settings = inputs.settings
-    advantages, returns, stats = entropy_shaped_grpo_advantage(
-        token_level_rewards,
-        response_mask,
-        index,
-        inputs.entropy.to(token_level_rewards.device),
-        # CoT tokens that rollout correction dropped from verl's response_mask get no bonus: the shaping
-        # ignores CoT outside the response mask it is given
-        inputs.cot_mask.to(token_level_rewards.device),
-        alpha=settings.alpha,
-        kappa=settings.kappa,
-        form=settings.form,
-        norm_adv_by_std=norm_adv_by_std_in_grpo,
-        epsilon=epsilon,
-    )
+    device = token_level_rewards.device
+    try:
+        advantages, returns, stats = entropy_shaped_grpo_advantage(
+            token_level_rewards,
+            response_mask,
+            index,
+            inputs.entropy.to(device),
+            # CoT tokens that rollout correction dropped from verl's response_mask get no bonus: the
+            # shaping ignores CoT outside the response mask it is given
+            inputs.cot_mask.to(device),
+            alpha=settings.alpha,
+            kappa=settings.kappa,
+            form=settings.form,
+            norm_adv_by_std=norm_adv_by_std_in_grpo,
+            epsilon=epsilon,
+            # verl's mask may lack tokens of the hook's (rollout correction drops some), never have more:
+            # checked inside the shaping's block loop, one read of the hook's (bool) mask
+            within=inputs.response_mask.to(device),
+        )
+    except MaskOutsideError as error:
+        raise RuntimeError(
+            f"{ESTIMATOR_NAME}: verl's response_mask has tokens the hook's does not: rows misaligned ({error})"
+        ) from None
     inputs.stats.update(stats)
     return advantages, returns
 

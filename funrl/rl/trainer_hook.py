@@ -168,7 +168,7 @@ class FunRLTrainerSync(PPOTrainerSync):
         return EntropyInputs(
             entropy=entropy.float(),
             cot_mask=cot_mask,
-            response_mask=response_mask,
+            response_mask=response_mask.bool(),  # the estimator's check reads it: 1 byte a token
             settings=self.funrl.entropy,
         )
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from verl.trainer.ppo.core_algos import compute_grpo_outcome_advantage
 
-from funrl.rl.advantage import entropy_shaped_grpo_advantage
+from funrl.rl.advantage import MaskOutsideError, entropy_shaped_grpo_advantage
 
 FORMS = ("sequence", "token")
 
@@ -322,3 +322,36 @@ def test_bad_input_fails_loudly(change, message):
     kwargs.update(change)
     with pytest.raises(ValueError, match=message):
         entropy_shaped_grpo_advantage(**kwargs)
+
+
+# ---------------------------------------------------------------- the ``within`` check (the hook's mask)
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("dtype", [torch.bool, torch.long])
+def test_within_a_wider_mask_changes_nothing(form, dtype):
+    # 300 x 512: 128 rows a block, so three blocks, the last one partial
+    batch = random_batch(7, n_groups=60, group_size=5, seq_len=512, binary=True)
+    wider = batch["response_mask"].clone()
+    wider[:, -40:] = 1  # the hook's mask may hold tokens verl's has dropped
+    plain = entropy_shaped_grpo_advantage(**batch, form=form)
+    checked = entropy_shaped_grpo_advantage(**batch, form=form, within=wider.to(dtype))
+    assert torch.equal(plain[0], checked[0])
+    assert plain[2] == checked[2]
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("dtype", [torch.bool, torch.long])
+def test_a_token_outside_within_is_refused_naming_rows(form, dtype):
+    batch = random_batch(7, n_groups=60, group_size=5, seq_len=512, binary=True)
+    lengths = batch["response_mask"].sum(-1)
+    within = batch["response_mask"].clone()
+    for row in (3, 290):  # in the first block and in the last, partial one
+        within[row, int(lengths[row]) - 1] = 0  # the response's last token is outside
+    with pytest.raises(MaskOutsideError, match=r"row\(s\) 3, 290$"):
+        entropy_shaped_grpo_advantage(**batch, form=form, within=within.to(dtype))
+
+
+def test_within_of_the_wrong_shape_is_refused():
+    with pytest.raises(ValueError, match=r"within has shape \(2, 4\), expected \(2, 5\)"):
+        entropy_shaped_grpo_advantage(**HAND, within=torch.ones(2, 4, dtype=torch.bool))
