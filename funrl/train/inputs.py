@@ -10,7 +10,10 @@ without a GPU or a download:
 - the model path is a local model directory (with ``config.json``), or a Hugging Face Hub id when the
   Hub can be reached (offline, ``HF_HUB_OFFLINE=1``, a Hub id not in the local cache is refused: it is
   what a recipe's default model silently becomes);
-- the tokenizer loads from local files and its chat template renders the first rows' prompts.
+- the tokenizer loads from local files and its chat template renders the first rows' prompts;
+- RL rows scored by ``funrl.reward`` (the recipes' reward function) carry a ground truth that validates
+  in full (a bad one would stop the run when its row comes up); ``bfcl_multi_turn`` rows carry a
+  runnable BFCL entry.
 
 Each failure raises ValueError with one line naming the key and the value. Remote paths (``hdfs://``,
 ``s3://``) are left to verl.
@@ -44,6 +47,8 @@ def check_inputs(cfg: DictConfig) -> list[str]:
             rows = _check_parquet(f"data.{key}", path, columns, rl)
             if rows is not None and rl:
                 _check_multi_turn_rows(f"data.{key}", path)
+                if _scored_by_funrl_reward(cfg):
+                    _check_ground_truths(f"data.{key}", path)
             if rows is not None:
                 lines.append(f"data.{key}: {path} ({rows} rows)")
     _check_batch_fits(cfg, train, rl)
@@ -140,6 +145,58 @@ def _check_multi_turn_rows(key: str, path: str) -> None:
             validate_entry(entry_of(infos[i]))
         except ValueError as err:
             raise ValueError(f"{key}={path} row {i}: {err}") from None
+
+
+def _scored_by_funrl_reward(cfg: DictConfig) -> bool:
+    """True when verl's reward function is ``funrl.reward.compute_score`` (every FunRL RL recipe's)."""
+    fn = OmegaConf.select(cfg, "reward.custom_reward_function")
+    if fn is None or not fn.get("path"):
+        return False
+    path, name = str(fn.get("path")), str(fn.get("name") or "compute_score")
+    module = path[len("pkg://") :] if path.startswith("pkg://") else path
+    return name == "compute_score" and module in ("funrl.reward", "funrl.reward.api")
+
+
+def _check_ground_truths(key: str, path: str) -> None:
+    """Every row ``funrl.reward`` scores (all but the ``bfcl_multi_turn`` agent loop's, whose loop sets
+    the reward) carries a ground truth that loads and validates in full: verl reads it only when the row
+    comes up, and a bad one would stop the run there, hours in. Raises ValueError naming the row."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    from funrl.reward import GroundTruthError
+    from funrl.reward.api import load_ground_truth
+    from funrl.rl.multi_turn import AGENT_NAME
+
+    local = Path(path).expanduser()
+    names = set(pq.ParquetFile(local).schema_arrow.names)
+    rewards = pq.read_table(local, columns=["reward_model"]).column("reward_model").to_pylist()
+    agents = (
+        pq.read_table(local, columns=["agent_name"]).column("agent_name").to_pylist()
+        if "agent_name" in names
+        else [None] * len(rewards)
+    )
+    fix = "write it with funrl.reward.ground_truth_json (funrl.data_prep export / convert do)"
+    for i, (reward, agent) in enumerate(zip(rewards, agents, strict=True)):
+        if agent == AGENT_NAME:
+            continue
+        if not isinstance(reward, dict) or "ground_truth" not in reward:
+            what = (
+                "no ground_truth" if isinstance(reward, dict) else f"a {type(reward).__name__}, not a struct"
+            )
+            raise ValueError(f"{key}={path} row {i}: reward_model is {what} (funrl.reward scores this row)")
+        gt = reward["ground_truth"]
+        try:
+            if isinstance(gt, str):  # not the reward's cache: the driver scores nothing
+                try:
+                    gt = json.loads(gt)
+                except ValueError as err:
+                    raise GroundTruthError(f"not valid JSON ({err})") from None
+            load_ground_truth(gt).validate()
+        except (GroundTruthError, ValueError, RecursionError) as err:
+            reason = "nests too deep" if isinstance(err, RecursionError) else str(err)
+            raise ValueError(f"{key}={path} row {i}: reward_model.ground_truth: {reason}; {fix}") from None
 
 
 def _other_stage_hint(names: set[str], rl: bool) -> str:

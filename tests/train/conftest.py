@@ -3,7 +3,6 @@ downloaded)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -15,8 +14,18 @@ def write_rl_parquet(path: Path, rows: int = RL_ROWS) -> Path:
     """An RL parquet in verl's RLHFDataset schema (what funrl.data_prep writes): ``rows`` prompts."""
     import pyarrow as pa
     import pyarrow.parquet as pq
+    from funrl.reward import ground_truth_json
 
-    call = [{"name": "get_weather", "arguments": {"city": "Paris"}}]
+    doc = {
+        "name": "get_weather",
+        "description": "The weather in a city.",
+        "parameters": {
+            "type": "dict",
+            "properties": {"city": {"type": "string", "description": "The city."}},
+            "required": ["city"],
+        },
+    }
+    ground_truth = ground_truth_json([doc], [{"get_weather": {"city": ["Paris"]}}], "simple")
     table = [
         {
             "data_source": "funrl/test",
@@ -25,7 +34,7 @@ def write_rl_parquet(path: Path, rows: int = RL_ROWS) -> Path:
                 {"role": "user", "content": f"Weather in Paris, question {i}?"},
             ],
             "ability": "function_calling",
-            "reward_model": {"style": "rule", "ground_truth": json.dumps({"functions": call})},
+            "reward_model": {"style": "rule", "ground_truth": ground_truth},
             "extra_info": {"split": "train", "index": i},
         }
         for i in range(rows)

@@ -227,3 +227,75 @@ def test_multi_turn_rows_carry_a_runnable_bfcl_entry(inputs, tmp_path, multi_tur
         f"data.train_files={bad} row 2: malformed BFCL multi-turn entry"
     ), msg
     assert message in msg
+
+
+def rl_rows(path: Path) -> list[dict]:
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path).to_pylist()
+
+
+def write_table(rows: list[dict], path: Path) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("ground_truth", "reason"),
+    [
+        ("{not json", "reward_model.ground_truth: not valid JSON"),
+        ('{"functions": [{"name": "get_weather"}]}', "reward_model.ground_truth: "),
+        # a parameter type BFCL does not know: the read side validates it only when a check reads it
+        (None, "reward_model.ground_truth: functions[0].parameters.properties.city"),
+    ],
+)
+def test_a_ground_truth_funrl_reward_cannot_load_is_refused_naming_the_row(
+    inputs, tmp_path, ground_truth, reason
+):
+    """verl reads reward_model.ground_truth only when the row comes up in a step; a bad one would stop the
+    run there (funrl.reward raises on bad data, never on bad model output). The check loads and validates
+    every ground truth first, naming the file and the row."""
+    import json
+
+    rows = rl_rows(inputs["rl"])
+    if ground_truth is None:  # a valid JSON ground truth whose parameter schema is broken
+        d = json.loads(rows[5]["reward_model"]["ground_truth"])
+        d["functions"][0]["parameters"]["properties"]["city"]["type"] = "strnig"
+        ground_truth = json.dumps(d)
+    rows[5]["reward_model"]["ground_truth"] = ground_truth
+    bad = write_table(rows, tmp_path / "bad.parquet")
+    msg = error_of(rl_args(inputs, f"data.train_files={bad}"))
+    assert msg.startswith(f"data.train_files={bad} row 5: {reason}"), msg
+    assert msg.endswith("write it with funrl.reward.ground_truth_json (funrl.data_prep export / convert do)")
+    # and from the command line: one line, exit status 2, before Ray
+    proc = cli("--check", *rl_args(inputs, f"data.train_files={bad}"), cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert error_lines(proc) == [f"[funrl.train] config error: {msg}"]
+
+
+def test_a_row_without_a_ground_truth_is_refused(inputs, tmp_path):
+    rows = rl_rows(inputs["rl"])
+    for row in rows:
+        row["reward_model"] = {"style": "rule", "answer": "x"}
+    bad = write_table(rows, tmp_path / "bad.parquet")
+    assert error_of(rl_args(inputs, f"data.train_files={bad}")) == (
+        f"data.train_files={bad} row 0: reward_model is no ground_truth (funrl.reward scores this row)"
+    )
+
+
+def test_ground_truths_are_not_read_when_another_reward_function_scores_them(inputs, tmp_path):
+    rows = rl_rows(inputs["rl"])
+    rows[0]["reward_model"]["ground_truth"] = "42"  # a ground truth for someone else's reward function
+    other = write_table(rows, tmp_path / "other.parquet")
+    args = rl_args(inputs, f"data.train_files={other}", "reward.custom_reward_function.path=my_reward.py")
+    assert f"data.train_files: {other} (16 rows)" in prepare(compose_config(args))
+
+
+def test_multi_turn_rows_ground_truths_are_the_loops_not_funrl_rewards(inputs, tmp_path, multi_turn_rows):
+    """bfcl_multi_turn rows carry the per-turn calls as their ground truth (the loop scores them): passed."""
+    good = write_rows(multi_turn_rows, tmp_path / "mt.parquet")
+    summary = prepare(compose_config(rl_args(inputs, f"data.train_files={good}", f"data.val_files={good}")))
+    assert f"data.train_files: {good} (4 rows)" in summary
