@@ -97,7 +97,7 @@ def route(category: str) -> str:
         raise GroundTruthError(f"category: expected a string, got {type(category).__name__}")
     if category not in _CATEGORY_SET:
         raise GroundTruthError(
-            f"category: {category!r} is not a BFCL AST category; expected one of {', '.join(CATEGORIES)}"
+            f"category: {category!r:.100} is not a BFCL AST category; expected one of {', '.join(CATEGORIES)}"
         )
     if "parallel" in category:
         return "parallel"
@@ -247,19 +247,19 @@ class FunctionSpec:
             raise GroundTruthError(f"{where}.name: missing or not a string")
         parameters = doc.get("parameters")
         if not isinstance(parameters, dict):
-            raise GroundTruthError(f"{where}.parameters: missing or not a dict (function {name!r})")
+            raise GroundTruthError(f"{where}.parameters: missing or not a dict (function {name!r:.100})")
         properties = parameters.get("properties", {})
         if not isinstance(properties, dict):
-            raise GroundTruthError(f"{where}.parameters.properties: must be a dict (function {name!r})")
+            raise GroundTruthError(f"{where}.parameters.properties: must be a dict (function {name!r:.100})")
         required = parameters.get("required", ())
         if type(required) is not list and required != ():
             raise GroundTruthError(
-                f"{where}.parameters.required: must be a list of parameter names (function {name!r})"
+                f"{where}.parameters.required: must be a list of parameter names (function {name!r:.100})"
             )
         for r in required:
             if type(r) is not str:
                 raise GroundTruthError(
-                    f"{where}.parameters.required: {r!r} is not a parameter name (function {name!r})"
+                    f"{where}.parameters.required: {r!r:.100} is not a parameter name (function {name!r:.100})"
                 )
         self.name, self.properties, self.required = name, properties, required
         self.where, self._params = f"{where}.parameters.properties", {}
@@ -280,12 +280,12 @@ class FunctionSpec:
             try:
                 return lang_param(self.language, pdoc)
             except ValueError as e:
-                raise GroundTruthError(f"{self.where}.{pname}.{e}") from None
+                raise GroundTruthError(f"{self.where}.{pname:.100}.{e}") from None
         type_desc = pdoc.get("type") if isinstance(pdoc, dict) else None
         expected = PYTHON_TYPES.get(type_desc) if isinstance(type_desc, str) else None
         if expected is None:
             raise GroundTruthError(
-                f"{self.where}.{pname}.type: {type_desc!r} is not one of {sorted(PYTHON_TYPES)}"
+                f"{self.where}.{pname:.100}.type: {type_desc!r:.100} is not one of {sorted(PYTHON_TYPES)}"
             )
         nested = None
         if type_desc in _NESTED_TYPES:
@@ -294,7 +294,7 @@ class FunctionSpec:
             nested = PYTHON_TYPES.get(item_type) if isinstance(item_type, str) else None
             if nested is None:
                 raise GroundTruthError(
-                    f"{self.where}.{pname}.items.type: {item_type!r} is not one of {sorted(PYTHON_TYPES)}"
+                    f"{self.where}.{pname:.100}.items.type: {item_type!r:.100} is not one of {sorted(PYTHON_TYPES)}"
                 )
         return (_CANONICAL_TYPE.get(type_desc, type_desc), expected, nested, None)
 
@@ -416,7 +416,7 @@ class GroundTruth:
             if a.name not in found:
                 names = sorted(str(d.get("name", "?")) for d in functions if isinstance(d, dict))
                 raise GroundTruthError(
-                    f"possible_answer[{k}]: expected function {a.name!r} is not among functions ({', '.join(names)})"
+                    f"possible_answer[{k}]: expected function {a.name!r:.100} is not among functions ({', '.join(names):.500})"
                 )
             self.specs.append(found[a.name])
         self.plans = [CallPlan(spec, a, underscore_to_dot) for spec, a in zip(self.specs, self.answers)]

@@ -63,7 +63,7 @@ def _from_dict(d: Any, text: str | None) -> GroundTruth:
     fmt = d.get("fmt", "auto")
     require_think = d.get("require_think", False)
     if not isinstance(require_think, bool):
-        raise GroundTruthError(f"ground_truth.require_think: expected true/false, got {require_think!r}")
+        raise GroundTruthError(f"ground_truth.require_think: expected true/false, got {require_think!r:.100}")
     underscore_to_dot = d.get("underscore_to_dot", False)
     if not isinstance(underscore_to_dot, bool):
         raise GroundTruthError(

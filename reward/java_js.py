@@ -114,7 +114,7 @@ def java_value(value: str, type_name: str, item_type: str | None = None):
         return _java_array(value, item_type)
     if type_name == "HashMap":
         return _java_hashmap(value)
-    raise BfclCrash(f"BFCL cannot convert Java type {type_name!r}")
+    raise BfclCrash(f"BFCL cannot convert Java type {type_name!r:.100}")
 
 
 def _java_item(text: str, item_type: str | None):
@@ -269,7 +269,7 @@ def js_value(value: str, type_name: str, item_type: str | None = None):
         return _js_array(value.strip(), item_type)
     if type_name == "any":
         return value
-    raise ValueError(f"unsupported JavaScript type {type_name!r}")  # BFCL: caught where it matters
+    raise ValueError(f"unsupported JavaScript type {type_name!r:.100}")  # BFCL: caught where it matters
 
 
 def _quoted(text: str) -> bool:

@@ -24,7 +24,7 @@ def possible_answer_from_calls(calls: list, functions: list) -> list:
             raise GroundTruthError(f"calls[{i}]: must be {{function_name: {{param: value}}}}")
         ((name, args),) = call.items()
         if name not in docs:
-            raise GroundTruthError(f"calls[{i}]: function {name!r} is not among functions")
+            raise GroundTruthError(f"calls[{i}]: function {name!r:.100} is not among functions")
         if not isinstance(args, dict):
             raise GroundTruthError(f"calls[{i}].{name}: arguments must be a dict")
         parameters = docs[name].get("parameters", {})

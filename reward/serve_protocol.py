@@ -90,7 +90,7 @@ def _override(name: str, value: Any, where: str) -> Any:
     if name == "fmt":
         check_format(value, key=f"{where}.fmt")
     if name == "require_think" and not isinstance(value, bool):
-        raise ValueError(f"{where}.require_think: expected true or false, got {value!r}")
+        raise ValueError(f"{where}.require_think: expected true or false, got {value!r:.100}")
     return value
 
 

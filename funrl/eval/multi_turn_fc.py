@@ -92,9 +92,9 @@ class FcStyle:
             try:
                 args = json.loads(call["arguments"])
             except json.JSONDecodeError as e:
-                raise DecodeError(f"arguments of {call['name']!r} are not JSON: {e}") from None
+                raise DecodeError(f"arguments of {call['name']!r:.100} are not JSON: {e}") from None
             if not isinstance(args, dict):
-                raise DecodeError(f"arguments of {call['name']!r} are not a JSON object")
+                raise DecodeError(f"arguments of {call['name']!r:.100} are not a JSON object")
             calls.append(f"{call['name']}({','.join(f'{k}={v!r}' for k, v in args.items())})")
         return calls
 

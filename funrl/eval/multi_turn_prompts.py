@@ -90,7 +90,7 @@ def execution_calls(decoded: list[dict]) -> list[str]:
     for call in decoded:
         for name, args in call.items():
             if not isinstance(args, dict):
-                raise DecodeError(f"arguments of {name!r} are not a mapping")
+                raise DecodeError(f"arguments of {name!r:.100} are not a mapping")
             out.append(f"{name}({', '.join(f'{k}={nested_value(v)}' for k, v in args.items())})")
     return out
 

@@ -140,3 +140,47 @@ def test_many_nesting_values_load_in_linear_time():
     """100,000 list values: the depth walk collects them once (a quadratic collection would hang here)."""
     answers = [{"f": {"a": [[i] for i in range(100_000)]}}]
     assert len(load_ground_truth(gt_json(possible_answer=answers)).answers[0].raw["a"]) == 100_000
+
+
+HUGE = "x" * 5_000_000
+
+
+@pytest.mark.parametrize(
+    ("over", "start"),
+    [
+        ({"category": HUGE}, "category: 'xxx"),
+        ({"require_think": [HUGE]}, "ground_truth.require_think: expected true/false, got ['xxx"),
+        (
+            {"possible_answer": [{HUGE: {"a": [1]}}], "category": "multiple"},
+            "possible_answer[0]: expected function",
+        ),
+        (
+            {
+                "functions": [
+                    {"name": "f", "parameters": {"type": "dict", "properties": {"a": {"type": HUGE}}}}
+                ]
+            },
+            "functions[0].parameters.properties.a.type: 'xxx",
+        ),
+        (
+            {
+                "functions": [
+                    {"name": "f", "parameters": {"type": "dict", "properties": {HUGE: {"type": "str"}}}}
+                ]
+            },
+            "functions[0].parameters.properties.xxx",
+        ),
+        (
+            {"functions": [{"name": HUGE, "parameters": [HUGE]}]},
+            "functions[0].parameters: missing or not a dict (function 'xxx",
+        ),
+    ],
+)
+def test_errors_on_huge_data_stay_short(over, start):
+    """A hostile or broken ground truth with megabytes in one field: the error names the field and shows
+    at most ~100 characters of the value (it goes to logs, the --check line and quarantine records)."""
+    with pytest.raises(GroundTruthError) as err:
+        load_ground_truth(json.loads(gt_json(**over))).validate()
+    message = str(err.value)
+    assert message.startswith(start), message[:300]
+    assert len(message) < 1_000
