@@ -112,7 +112,7 @@ def read_samples(
                 continue
             if item.id in first_row:
                 where = "row {1} of {0}".format(*first_row[item.id])
-                detail = f"sample id {item.id!r} was already read from {where}"
+                detail = f"sample id {item.id!r:.100} was already read from {where}"
                 quarantine.append(quarantine_entry(item.source, row_no, "read:duplicate_id", detail))
                 continue
             try:

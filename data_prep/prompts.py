@@ -99,7 +99,7 @@ def parse_verdict(text: str) -> tuple[bool, str]:
         keys = sorted(obj) if isinstance(obj, dict) else type(obj).__name__
         raise VerdictError(f"expected exactly the keys 'verdict' and 'reason', got {keys}")
     if obj["verdict"] not in ("pass", "fail") or not isinstance(obj["reason"], str):
-        raise VerdictError(f"verdict must be 'pass' or 'fail' and reason a string, got {obj!r}")
+        raise VerdictError(f"verdict must be 'pass' or 'fail' and reason a string, got {obj!r:.200}")
     return obj["verdict"] == "pass", obj["reason"]
 
 
