@@ -92,12 +92,19 @@ def _check_inputs(
     alpha: float,
     kappa: float,
     form: str,
+    within: torch.Tensor | None,
 ) -> None:
     """Raise ValueError naming the argument on settings or shapes ``entropy_shaped_grpo_advantage`` refuses."""
     EntropyConfig(alpha=alpha, kappa=kappa, form=form)  # the rules of funrl.entropy, in their one home
     bs, seq_len = token_level_rewards.shape
-    for name, tensor in (("response_mask", response_mask), ("entropy", entropy), ("cot_mask", cot_mask)):
-        if tuple(tensor.shape) != (bs, seq_len):
+    masks = (
+        ("response_mask", response_mask),
+        ("entropy", entropy),
+        ("cot_mask", cot_mask),
+        ("within", within),
+    )
+    for name, tensor in masks:
+        if tensor is not None and tuple(tensor.shape) != (bs, seq_len):
             raise ValueError(
                 f"{name} has shape {tuple(tensor.shape)}, expected {(bs, seq_len)} like token_level_rewards"
             )
@@ -151,11 +158,9 @@ def entropy_shaped_grpo_advantage(
             rewards, where the bonus cannot act). Rows with an empty response mask (verl's padding
             samples) are left out of the statistics.
     """
-    _check_inputs(token_level_rewards, response_mask, index, entropy, cot_mask, alpha, kappa, form)
+    _check_inputs(token_level_rewards, response_mask, index, entropy, cot_mask, alpha, kappa, form, within)
     bs, seq_len = token_level_rewards.shape
     if within is not None:
-        if tuple(within.shape) != (bs, seq_len):
-            raise ValueError(f"within has shape {tuple(within.shape)}, expected {(bs, seq_len)}")
         within = within.view(torch.uint8) if within.dtype == torch.bool else (within != 0).view(torch.uint8)
 
     with torch.no_grad():

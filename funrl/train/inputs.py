@@ -46,9 +46,7 @@ def check_inputs(cfg: DictConfig) -> list[str]:
         for path in _files(cfg, key):
             rows = _check_parquet(f"data.{key}", path, columns, rl)
             if rows is not None and rl:
-                _check_multi_turn_rows(f"data.{key}", path)
-                if _scored_by_funrl_reward(cfg):
-                    _check_ground_truths(f"data.{key}", path)
+                _check_rl_rows(f"data.{key}", path, scored=_scored_by_funrl_reward(cfg))
             if rows is not None:
                 lines.append(f"data.{key}: {path} ({rows} rows)")
     _check_batch_fits(cfg, train, rl)
@@ -114,9 +112,10 @@ def _check_parquet(key: str, path: str, columns: dict[str, str], rl: bool) -> in
     return meta.metadata.num_rows
 
 
-def _check_multi_turn_rows(key: str, path: str) -> None:
-    """Rows for the ``bfcl_multi_turn`` agent loop (``agent_name``) carry a runnable BFCL entry in
-    ``extra_info.bfcl_entry``: a broken one would stop the run in the middle of a step. Raises ValueError
+def _check_rl_rows(key: str, path: str, scored: bool) -> None:
+    """What verl reads of each RL row only when the row comes up in a step: a broken one would stop the run
+    there, hours in. ``bfcl_multi_turn`` rows (``agent_name``) carry a runnable BFCL entry; the others, when
+    ``funrl.reward`` scores the run (``scored``), a ground truth that validates in full. Raises ValueError
     naming the row and the field."""
     import pyarrow.parquet as pq
 
@@ -124,12 +123,24 @@ def _check_multi_turn_rows(key: str, path: str) -> None:
 
     local = Path(path).expanduser()
     names = set(pq.ParquetFile(local).schema_arrow.names)
-    if "agent_name" not in names:
-        return
-    agents = pq.read_table(local, columns=["agent_name"]).column("agent_name").to_pylist()
-    rows = [i for i, agent in enumerate(agents) if agent == AGENT_NAME]
-    if not rows:
-        return
+    agents = (
+        pq.read_table(local, columns=["agent_name"]).column("agent_name").to_pylist()
+        if "agent_name" in names
+        else []
+    )
+    multi_turn = [i for i, agent in enumerate(agents) if agent == AGENT_NAME]
+    if multi_turn:
+        _check_multi_turn_rows(key, path, local, names, multi_turn)
+    if scored:
+        _check_ground_truths(key, path, local, skip=set(multi_turn))
+
+
+def _check_multi_turn_rows(key: str, path: str, local: Path, names: set[str], rows: list[int]) -> None:
+    """The ``bfcl_multi_turn`` rows ``rows`` carry a runnable BFCL entry in ``extra_info.bfcl_entry``."""
+    import pyarrow.parquet as pq
+
+    from funrl.rl.multi_turn import AGENT_NAME
+
     if "extra_info" not in names:
         raise ValueError(
             f"{key}={path} has {len(rows)} {AGENT_NAME} row(s) but no extra_info column (the BFCL entry, "
@@ -157,29 +168,19 @@ def _scored_by_funrl_reward(cfg: DictConfig) -> bool:
     return name == "compute_score" and module in ("funrl.reward", "funrl.reward.api")
 
 
-def _check_ground_truths(key: str, path: str) -> None:
-    """Every row ``funrl.reward`` scores (all but the ``bfcl_multi_turn`` agent loop's, whose loop sets
-    the reward) carries a ground truth that loads and validates in full: verl reads it only when the row
-    comes up, and a bad one would stop the run there, hours in. Raises ValueError naming the row."""
+def _check_ground_truths(key: str, path: str, local: Path, skip: set[int]) -> None:
+    """Every row ``funrl.reward`` scores (all but ``skip``, the ``bfcl_multi_turn`` rows, whose loop sets
+    the reward) carries a ground truth that loads and validates in full."""
     import json
 
     import pyarrow.parquet as pq
 
-    from funrl.reward import GroundTruthError
     from funrl.reward.api import load_ground_truth
-    from funrl.rl.multi_turn import AGENT_NAME
 
-    local = Path(path).expanduser()
-    names = set(pq.ParquetFile(local).schema_arrow.names)
     rewards = pq.read_table(local, columns=["reward_model"]).column("reward_model").to_pylist()
-    agents = (
-        pq.read_table(local, columns=["agent_name"]).column("agent_name").to_pylist()
-        if "agent_name" in names
-        else [None] * len(rewards)
-    )
     fix = "write it with funrl.reward.ground_truth_json (funrl.data_prep export / convert do)"
-    for i, (reward, agent) in enumerate(zip(rewards, agents, strict=True)):
-        if agent == AGENT_NAME:
+    for i, reward in enumerate(rewards):
+        if i in skip:
             continue
         if not isinstance(reward, dict) or "ground_truth" not in reward:
             what = (
@@ -187,16 +188,16 @@ def _check_ground_truths(key: str, path: str) -> None:
             )
             raise ValueError(f"{key}={path} row {i}: reward_model is {what} (funrl.reward scores this row)")
         gt = reward["ground_truth"]
-        try:
-            if isinstance(gt, str):  # not the reward's cache: the driver scores nothing
-                try:
-                    gt = json.loads(gt)
-                except ValueError as err:
-                    raise GroundTruthError(f"not valid JSON ({err})") from None
-            load_ground_truth(gt).validate()
-        except (GroundTruthError, ValueError, RecursionError) as err:
-            reason = "nests too deep" if isinstance(err, RecursionError) else str(err)
-            raise ValueError(f"{key}={path} row {i}: reward_model.ground_truth: {reason}; {fix}") from None
+        try:  # not through the reward's cache: the driver scores nothing
+            load_ground_truth(json.loads(gt) if isinstance(gt, str) else gt).validate()
+            continue
+        except json.JSONDecodeError as err:
+            reason = f"not valid JSON ({err})"
+        except RecursionError:
+            reason = "nests too deep"
+        except ValueError as err:  # GroundTruthError is one
+            reason = str(err)
+        raise ValueError(f"{key}={path} row {i}: reward_model.ground_truth: {reason}; {fix}")
 
 
 def _other_stage_hint(names: set[str], rl: bool) -> str:
