@@ -158,7 +158,24 @@ async def run_entry(entry: dict, client: Any, style: PromptStyle | FcStyle) -> d
     row.update(valid=verdict.valid, error_type=verdict.error_type)
     if not verdict.valid:
         row["errors"] = [verdict.error_message or verdict.error_type or "invalid"]
+        detail = _detail(verdict.details)
+        if detail:
+            row["errors"].append(detail)
     return row
+
+
+#: Characters of a failing verdict's details kept in a result row.
+MAX_DETAIL_CHARS = 2000
+
+
+def _detail(details: dict) -> str | None:
+    """What the checker found (the state attributes that differ, or the missing results), as one bounded
+    line: ``differences: {...}``."""
+    for key in ("differences", "missing_items"):
+        if details.get(key):
+            text = f"{key}: {details[key]!r}"
+            return text if len(text) <= MAX_DETAIL_CHARS else text[:MAX_DETAIL_CHARS] + "...[truncated]"
+    return None
 
 
 async def _guarded(entry: dict, client: Any, style: PromptStyle | FcStyle, bar: tqdm) -> dict[str, Any]:
@@ -192,7 +209,8 @@ async def run_multi_turn(
     ``client`` (data preparation's ``ChatClient``: ``await client.complete(key, messages)``).
 
     Returns one row per entry, in category then file order: ``{"id", "category", "valid",
-    "error_type", "errors", "output", "steps"}`` (``output``: turns -> steps -> ``{"reply", "calls",
+    "error_type", "errors", "output", "steps"}`` (``errors``: the checker's message, then what differed --
+    state attributes or missing results -- in at most :data:`MAX_DETAIL_CHARS` characters; ``output``: turns -> steps -> ``{"reply", "calls",
     "results"}`` or ``{"reply", "calls": [], "decode_error"}``; ``force_terminated`` when BFCL's step
     limit was hit). ``limit``: the first N entries of each category. Raises ValueError for a bad
     argument; EndpointError when the server keeps failing (rerun to resume from the journal).

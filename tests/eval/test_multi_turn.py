@@ -23,7 +23,7 @@ from funrl.data_prep.config import EndpointConfig
 from funrl.data_prep.journal import Journal, encode_body, request_key
 
 from funrl.envs.bfcl import BfclEnv, load_entries
-from funrl.eval.multi_turn import run_multi_turn
+from funrl.eval.multi_turn import MAX_DETAIL_CHARS, run_multi_turn
 from funrl.eval.multi_turn_prompts import MAXIMUM_STEP_LIMIT
 from funrl.toy.bfcl_multi_turn_responder import NO_CALL, GroundTruthResponder
 from funrl.toy.scripted_server import OpenAIServer
@@ -218,6 +218,26 @@ def test_one_failing_entry_does_not_end_the_run(tmp_path):
     )
 
 
+def test_a_failing_entry_says_what_differed(tmp_path):
+    """The row of an entry that fails the state check names the attributes that differ (bounded)."""
+
+    def one_wrong_call_a_turn(body):
+        messages = body["messages"]
+        last_user = max(i for i, m in enumerate(messages) if m["role"] == "user")
+        answered = any(m["role"] == "assistant" for m in messages[last_user:])
+        return NO_CALL if answered else "[mkdir(dir_name='funrl_not_asked')]"
+
+    with OpenAIServer(one_wrong_call_a_turn) as server:
+        (row,) = evaluate(server, ["base"], tmp_path / "j.sqlite", limit=1)
+    assert (row["valid"], row["error_type"]) == (False, "multi_turn:instance_state_mismatch")
+    message, detail = row["errors"]
+    assert (
+        message == "Model instance for GorillaFileSystem does not match the state with ground truth instance."
+    )
+    assert detail.startswith("differences: {'root': {'model': ") and "funrl_not_asked" in detail
+    assert len(detail) <= MAX_DETAIL_CHARS + len("...[truncated]")
+
+
 @pytest.mark.parametrize("fmt", ["think_answer", "think_python", "think_tool_call"])
 def test_training_prompt_style(fmt, tmp_path):
     from funrl.data_prep.render import FORMAT_INSTRUCTIONS
@@ -286,7 +306,8 @@ def test_entries_as_bfcl_runs_them(policy, tmp_path):
             gold = golden()[(row["id"], policy)]
             assert [message_hash(b["messages"]) for b in sent[row["id"]]] == gold["requests"], row["id"]
             assert [[s["reply"] for s in turn] for turn in row["output"]] == gold["model_result"], row["id"]
-            assert (row["valid"], row["error_type"]) == (gold["valid"], gold["error_type"]), row["id"]
+            verdict = (row["valid"], row["error_type"])
+            assert verdict == (gold["valid"], gold["error_type"]), (row["id"], row["errors"])
             if not row["valid"]:
                 failed[(row["id"], policy)] = row["error_type"]
     assert failed == {k: v for k, v in GROUND_TRUTH_FAILS.items() if k[1] == policy}
