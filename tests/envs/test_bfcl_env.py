@@ -307,3 +307,55 @@ def test_no_eval_in_package():
             text = open(os.path.join(root, name), encoding="utf-8").read()
             assert "eval(" not in text.replace("safe_arith", "").replace("literal_eval", ""), name
             assert "exec(" not in text, name
+
+
+def _miss_func_103() -> tuple[dict, list]:
+    """multi_turn_miss_func_103 (MessageAPI + TradingBot) and its ground truth as the model's turns."""
+    entry = next(e for e in load_entries("miss_func") if e["id"] == "multi_turn_miss_func_103")
+    return entry, [[calls] if calls else [] for calls in entry["ground_truth"]]
+
+
+@pytest.mark.parametrize("error", [MemoryError, RecursionError])
+def test_a_transient_parse_failure_is_not_remembered(monkeypatch, error):
+    """Out of memory or stack while parsing is the moment's, not the call's: that call fails (as in
+    BFCL, an error result), and the same call text later parses and runs (it was remembered for good)."""
+    from funrl.envs.bfcl import calls, runtime
+
+    entry, turns = _miss_func_103()
+    assert check_multi_turn(entry, turns).valid
+    real, fired = calls.ast.parse, []
+
+    def failing_once(source, *args, **kwargs):
+        if "funrl_eval_multi" in source and "send_message" in source and not fired:
+            fired.append(source)
+            raise error("out of it")
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(runtime, "_PARSE_CACHE", type(runtime._PARSE_CACHE)())
+    monkeypatch.setattr(calls.ast, "parse", failing_once)
+    failed = check_multi_turn(entry, turns)
+    assert fired and (failed.valid, failed.error_type) == (False, "multi_turn:instance_state_mismatch")
+    assert set(failed.details["differences"]) == {"generated_ids", "inbox", "message_count"}
+    assert check_multi_turn(copy.deepcopy(entry), turns).valid
+    assert not any(type(v) is str and "out of it" in v for v in runtime._PARSE_CACHE.values())
+
+
+def test_remembered_refusals_keep_no_instances_alive(monkeypatch):
+    """A refused call is remembered by its text; what is kept holds no frame, so no instance set."""
+    import gc
+    import weakref
+
+    from funrl.envs.bfcl import runtime
+
+    monkeypatch.setattr(runtime, "_PARSE_CACHE", type(runtime._PARSE_CACHE)())
+    entry = load_entries("base")[0]
+    env = BfclEnv(entry)
+    first = env.execute(["cd(folder=", "__import__('os')", "ls(a=1, a=2)"])
+    instances = weakref.ref(env._instances)
+    env.close()
+    del env
+    gc.collect()
+    assert instances() is None
+    assert len(runtime._PARSE_CACHE) == 3 and all(type(v) is str for v in runtime._PARSE_CACHE.values())
+    again = BfclEnv(entry).execute(["cd(folder=", "__import__('os')", "ls(a=1, a=2)"])
+    assert again == first and all(out.startswith("Error during execution: ") for out in again)

@@ -290,6 +290,21 @@ GROUND_TRUTH_FAILS = {
 POLICY_LIMITS = {"batch": None, "single": 60}
 
 
+def recheck(row: dict) -> str:
+    """For a failure message: the row's executed calls checked again by a checker without caches."""
+    from funrl.envs.bfcl import runtime
+    from funrl.envs.bfcl.checker import Checker
+
+    entry = next(e for e in load_entries(row["category"]) if e["id"] == row["id"])
+    turns = [[step["calls"] for step in turn if step["calls"]] for turn in row["output"]]
+    runtime._PARSE_CACHE.clear()
+    again = Checker(cache_size=0).check(entry, turns)
+    errors = [
+        r for turn in row["output"] for s in turn for r in s.get("results", []) if r.startswith("Error")
+    ]
+    return f"rechecked without caches: {again.valid} {again.error_type}; error results in the run: {errors}"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("policy", ["batch", "single"])
 def test_entries_as_bfcl_runs_them(policy, tmp_path):
@@ -307,7 +322,7 @@ def test_entries_as_bfcl_runs_them(policy, tmp_path):
             assert [message_hash(b["messages"]) for b in sent[row["id"]]] == gold["requests"], row["id"]
             assert [[s["reply"] for s in turn] for turn in row["output"]] == gold["model_result"], row["id"]
             verdict = (row["valid"], row["error_type"])
-            assert verdict == (gold["valid"], gold["error_type"]), (row["id"], row["errors"])
+            assert verdict == (gold["valid"], gold["error_type"]), (row["id"], row["errors"], recheck(row))
             if not row["valid"]:
                 failed[(row["id"], policy)] = row["error_type"]
     assert failed == {k: v for k, v in GROUND_TRUTH_FAILS.items() if k[1] == policy}

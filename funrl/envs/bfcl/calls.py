@@ -46,7 +46,13 @@ _CONTAINERS = (ast.List, ast.Tuple, ast.Set, ast.Dict, ast.BinOp, ast.UnaryOp)
 
 
 class CallError(Exception):
-    """The call is not executed; ``str(error)`` is the text after ``Error during execution: ``."""
+    """The call is not executed; ``str(error)`` is the text after ``Error during execution: ``.
+    ``transient``: the refusal depends on the moment (the parser ran out of memory or stack), not on the
+    call alone, so it must not be remembered for the same text."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 def blocked_name(source: str) -> str | None:
@@ -82,7 +88,9 @@ def parse_call(
     text = mangle(source, prefixes) if prefixes else source
     try:
         tree = ast.parse(text.lstrip(" \t"), "<string>", "eval")
-    except Exception as e:  # SyntaxError, ValueError (huge int literal), MemoryError, RecursionError
+    except (MemoryError, RecursionError) as e:  # depend on the moment (free memory, stack depth)
+        raise CallError(str(e), transient=True) from None
+    except Exception as e:  # SyntaxError, ValueError (huge int literal)
         raise CallError(str(e)) from None
     if sum(map(text.count, "([{+-*/%&|^~@<>")) > MAX_NESTING:
         _check_depth(tree.body)
@@ -141,6 +149,8 @@ def _value(node: ast.expr, budget: list[int]) -> Any:
         except UnsafeExpression as e:
             _diagnose(node)
             raise CallError(f"argument not evaluated: {e}") from None
+        except (MemoryError, RecursionError) as e:
+            raise CallError(str(e), transient=True) from None
         except Exception as e:  # what Python raises itself: 1/0, unhashable set items, ...
             raise CallError(str(e)) from None
     else:

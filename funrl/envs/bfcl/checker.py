@@ -43,7 +43,8 @@ _MISSING = object()
 @dataclass
 class Result:
     """A verdict: ``valid``, BFCL's ``error_type`` (None when valid), ``error_message``, ``details``.
-    ``float(result)`` is the binary reward."""
+    ``float(result)`` is the binary reward. ``details`` may share objects with the checker's cache of
+    ground-truth executions (states, results): read it, or copy it before changing it."""
 
     valid: bool
     error_type: str | None = None
@@ -184,7 +185,12 @@ class Checker:
 
     def trace(self, entry: dict, long_context: bool) -> _Trace:
         """The ground truth's execution of an entry, cached."""
-        key = (entry["id"], long_context, tuple(tuple(t) for t in entry["ground_truth"]))
+        key = (
+            entry["id"],
+            long_context,
+            tuple(entry["involved_classes"]),
+            tuple(tuple(t) for t in entry["ground_truth"]),
+        )
         cached = self._cache.get(key)
         if cached is not None and cached.config is entry.get("initial_config"):
             self._cache.move_to_end(key)

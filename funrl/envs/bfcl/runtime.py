@@ -103,7 +103,9 @@ def instance_name(model_name: str, entry_id: str, class_name: str) -> str:
     return re.sub(r"[-./:]", "_", f"{model_name}_{entry_id}_{class_name}_instance")
 
 
-# (call text, (mangle_as, entry id, classes)) -> parse result or CallError; values never handed out.
+# (call text, (mangle_as, entry id, classes)) -> parse result, or the message of a CallError (a string: a
+# kept exception would keep its traceback's frames, and the InstanceSets in them, alive); values are never
+# handed out. Transient refusals (out of memory or stack while parsing) are not kept.
 _PARSE_CACHE: OrderedDict[tuple, Any] = OrderedDict()
 
 
@@ -152,12 +154,14 @@ class InstanceSet:
             try:
                 hit = parse_call(call, self.methods, self.prefixes)
             except CallError as e:
-                hit = e
+                if e.transient:
+                    raise
+                hit = str(e)
             _PARSE_CACHE[key] = hit
             if len(_PARSE_CACHE) > _PARSE_CACHE_MAX:
                 _PARSE_CACHE.popitem(last=False)
-        if isinstance(hit, CallError):
-            raise hit
+        if type(hit) is str:
+            raise CallError(hit)
         name, args, kwargs, items = hit
         return name, backend.fast_copy(args), backend.fast_copy(kwargs), items
 
