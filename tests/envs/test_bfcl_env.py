@@ -34,7 +34,7 @@ def test_payloads_execute_nothing(tmp_path):
         f"mkdir(dir_name=__import__('os').mkdir({str(marker)!r}))",
         f"echo(content=open({str(marker)!r}, 'w').write('x'), file_name='a.txt')",
         "cd(folder=__import__('os').getpid())",
-        "ls(a=pwd())",
+        "ls(a=getattr(pwd, '__self__'))",
         "exit()",
         "quit()",
         "__import__('os').system('true')",
@@ -54,7 +54,9 @@ def test_payloads_execute_nothing(tmp_path):
     assert not marker.exists()
     assert all(o.startswith(ERR) for o in outputs), outputs
     assert e.state() == before  # nothing changed
-    assert "nested call" in outputs[0] and "__import__" in outputs[0]
+    assert "__import__('os').mkdir" in outputs[0] and "attribute calls are not executed" in outputs[0]
+    assert outputs[3] == ERR + "'getattr' is not an API function of this entry; funrl never evaluates it"
+    assert outputs[9] == ERR + "\"lambda: 'x'\" is not a function of this entry; only API calls are executed"
     assert outputs[4] == ERR + "Function call exit is not allowed."  # BFCL's block-list text
     assert "never evaluates" in outputs[7]
     assert "unpacking" in outputs[14] and "unpacking" in outputs[15]

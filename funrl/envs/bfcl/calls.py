@@ -13,8 +13,14 @@ which has Python's semantics and size bounds). What ``eval`` would do is reprodu
 * with ``mangle`` set, string literals get BFCL's method-name prefixing (``'ls(x)'`` becomes
   ``'<instance>.ls(x)'``), which changes argument values exactly as BFCL's regex does.
 
-Everything else -- nested calls, attribute access, builtins, lambdas, comprehensions, ``__import__``,
-unpacking, subscripts -- is refused with a :class:`CallError` saying why. Bounds: the call text is at
+* a call as an argument value (``mean(numbers=get_x(a=1))``, what BFCL's decoder writes for a nested call
+  with keyword arguments) runs when the outer call's arguments are evaluated, in order: a method of the
+  entry on its instance (state changes included, as in BFCL), or one of a few pure builtins
+  (:data:`NESTED_BUILTINS`: ``str(object=5)``, ``round(number=2.567, ndigits=2)``, ...); a refusal
+  after such a call is raised when reached, as ``eval`` raises it.
+
+Everything else -- attribute access, other builtins, calls inside containers, lambdas, comprehensions,
+``__import__``, unpacking, subscripts -- is refused with a :class:`CallError` saying why. Bounds: the call text is at
 most :data:`funrl.reward.MAX_CALL_CHARS` characters, values nest at most :data:`funrl.reward.MAX_NESTING`
 deep, and all argument values of one call together hold at most :data:`MAX_ARG_ITEMS` items/characters.
 """
@@ -98,21 +104,134 @@ def parse_call(
     if not isinstance(node, ast.Call):
         raise CallError(f"not a function call ({type(node).__name__}); only API calls are executed")
     name = _method_name(node.func, methods, prefixes)
+    _check_keywords(node)
+    state = _ParseState()
+    args, kwargs = _arguments(node, methods, prefixes, state)
+    return name, args, kwargs, MAX_ARG_ITEMS - state.budget[0]
+
+
+def _check_keywords(node: ast.Call) -> None:
+    """What compiling the call string refuses, for the whole string before anything runs."""
     seen: set[str] = set()
     for kw in node.keywords:
         if kw.arg is None:
-            raise CallError("argument unpacking (**) is not executed")
+            continue
         if kw.arg in seen:
             raise CallError(f"keyword argument repeated: {kw.arg} (<string>, line {kw.lineno})")
         seen.add(kw.arg)
-    budget = [MAX_ARG_ITEMS]
-    args = []
+    for arg in node.args:
+        if isinstance(arg, ast.Call):
+            _check_keywords(arg)
+    for kw in node.keywords:
+        if isinstance(kw.value, ast.Call):
+            _check_keywords(kw.value)
+
+
+class _ParseState:
+    """Shared by one call string's parse: the item budget, and whether a nested call runs before the
+    argument being parsed (a refusal after one is raised when it is reached, as ``eval`` would)."""
+
+    __slots__ = ("budget", "nested")
+
+    def __init__(self) -> None:
+        self.budget = [MAX_ARG_ITEMS]
+        self.nested = False
+
+
+def _arguments(
+    node: ast.Call, methods: Mapping[str, object], prefixes: Mapping[str, str] | None, state: _ParseState
+) -> tuple[list, dict]:
+    """The call's argument values in evaluation order (positional, then keywords): constants, or
+    :class:`Nested` calls to run first. A refusal before any nested call raises :class:`CallError` (nothing
+    would have run); after one, it becomes a ``Nested`` error raised when the run reaches it."""
+    args: list = []
+    kwargs: dict = {}
     for arg in node.args:
         if isinstance(arg, ast.Starred):
-            raise CallError("argument unpacking (*) is not executed")
-        args.append(_value(arg, budget))
-    kwargs = {kw.arg: _value(kw.value, budget) for kw in node.keywords}
-    return name, args, kwargs, MAX_ARG_ITEMS - budget[0]
+            args.append(_refused(state, "argument unpacking (*) is not executed"))
+        else:
+            args.append(_argument(arg, methods, prefixes, state))
+    for kw in node.keywords:
+        if kw.arg is None:
+            kwargs[f"**{len(kwargs)}"] = _refused(state, "argument unpacking (**) is not executed")
+        else:
+            kwargs[kw.arg] = _argument(kw.value, methods, prefixes, state)
+    return args, kwargs
+
+
+def _argument(
+    node: ast.expr, methods: Mapping[str, object], prefixes: Mapping[str, str] | None, state: _ParseState
+) -> Any:
+    if not isinstance(node, ast.Call):
+        try:
+            return _value(node, state.budget)
+        except CallError as e:
+            if e.transient:
+                raise
+            return _refused(state, str(e))
+    try:
+        kind, target = _nested_target(node.func, methods, prefixes)
+    except CallError as e:
+        return _refused(state, str(e))
+    if kind == "api":
+        state.nested = True  # it runs (and may change state) before the arguments after it
+    args, kwargs = _arguments(node, methods, prefixes, state)
+    return Nested(kind, target, args, kwargs)
+
+
+def _refused(state: _ParseState, message: str) -> Nested:
+    if not state.nested:
+        raise CallError(message)
+    return Nested("error", message, [], {})
+
+
+#: Builtins a nested call may use, called as ``eval`` would call them (pure, bounded by their arguments;
+#: ``round``'s digits are bounded in the runtime). BFCL's decoder writes nested calls with keyword
+#: arguments only, so ``str(object=...)``, ``round(number=..., ndigits=...)`` and ``dict(...)`` are the
+#: ones models reach.
+NESTED_BUILTINS: dict[str, Any] = {
+    name: getattr(builtins, name)
+    for name in (
+        "abs", "bool", "dict", "float", "int", "len", "list", "max", "min", "round", "set", "sorted", "str",
+        "sum", "tuple",
+    )
+}  # fmt: skip
+
+
+def _nested_target(
+    func: ast.expr, methods: Mapping[str, object], prefixes: Mapping[str, str] | None
+) -> tuple[str, str]:
+    """("api", method) or ("builtin", name) for a call inside an argument; CallError for anything else.
+    A method of the entry wins over a builtin of the same name (BFCL prefixes every method name)."""
+    if (
+        isinstance(func, ast.Name)
+        and func.id in NESTED_BUILTINS
+        and not (func.id in methods and not prefixes)
+    ):
+        return "builtin", func.id
+    return "api", _method_name(func, methods, prefixes)
+
+
+class Nested:
+    """A call inside an argument, run when the outer call's arguments are evaluated, in order, as
+    BFCL's ``eval`` runs it: ``kind`` "api" (``target``: a method of the entry; it runs on the
+    instance, state changes included), "builtin" (``target``: a name of :data:`NESTED_BUILTINS`) or
+    "error" (``target``: the message raised when the run reaches it)."""
+
+    __slots__ = ("kind", "target", "args", "kwargs")
+
+    def __init__(self, kind: str, target: str, args: list, kwargs: dict) -> None:
+        self.kind, self.target, self.args, self.kwargs = kind, target, args, kwargs
+
+    def __deepcopy__(self, memo: dict) -> Nested:
+        import copy
+
+        return Nested(
+            self.kind, self.target, copy.deepcopy(self.args, memo), copy.deepcopy(self.kwargs, memo)
+        )
+
+    def __repr__(self) -> str:
+        return f"Nested({self.kind}, {self.target!r}, {self.args!r}, {self.kwargs!r})"
 
 
 def _method_name(func: ast.expr, methods: Mapping[str, object], prefixes: Mapping[str, str] | None) -> str:
@@ -128,9 +247,8 @@ def _method_name(func: ast.expr, methods: Mapping[str, object], prefixes: Mappin
         and prefixes.get(func.attr) == func.value.id
     ):
         return func.attr
-    raise CallError(
-        f"{ast.unparse(func)[:80]!r} is not a function of this entry; attribute calls are not executed"
-    )
+    why = "attribute calls are not executed" if isinstance(func, ast.Attribute) else "only API calls are executed"
+    raise CallError(f"{ast.unparse(func)[:80]!r} is not a function of this entry; {why}")
 
 
 def _refuse_name(name: str) -> None:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from . import backend
-from .calls import CallError, parse_call, size
+from .calls import NESTED_BUILTINS, CallError, Nested, parse_call, size
 
 ERROR_PREFIX = "Error during execution: "
 #: A result holding more items/characters than this (nested, shared references counted each time) is
@@ -83,6 +83,19 @@ ARG_GUARDS: dict[tuple[str, str], Callable[[list, dict], str | None]] = {
     ("MathAPI", "power"): _guard_power,
     ("MathAPI", "round_number"): _guard_round,
 }
+
+
+class _Refused(Exception):
+    """funrl refuses a nested call or its arguments; the outer call's result is the message."""
+
+
+def _guard_builtin(name: str, args: list, kwargs: dict) -> str | None:
+    """Bounds on the nested builtins whose time grows with an argument's value: ``round``'s digits."""
+    if name == "round":
+        digits = _number_arg(args, kwargs, 1, "ndigits")
+        if isinstance(digits, int) and abs(digits) > MAX_ROUND_DIGITS:
+            return f"|ndigits| above {MAX_ROUND_DIGITS} is refused by funrl"
+    return None
 
 
 def format_result(result: Any) -> str:
@@ -181,22 +194,58 @@ class InstanceSet:
             return f"{ERROR_PREFIX}arguments of this trajectory exceed {MAX_TRAJECTORY_ARG_ITEMS} items; not executed"
         if allowed is not None and not allowed(name):
             return f"{ERROR_PREFIX}function {name!r} is not available at this turn"
+        nested = any(type(v) is Nested for v in args) or any(type(v) is Nested for v in kwargs.values())
+        with backend.NumericContext():
+            try:
+                if nested:
+                    args, kwargs = self._resolve(args, kwargs, allowed)
+                result = self._call(name, args, kwargs)
+                instance, spec = self.methods[name]
+                checked = spec.class_name in _SIZE_CHECKED or (spec.class_name, name) in _SIZE_CHECKED
+                if checked and size(result, MAX_RESULT_ITEMS) > MAX_RESULT_ITEMS:
+                    return f"{ERROR_PREFIX}result too large (over {MAX_RESULT_ITEMS} items); not formatted"
+                return format_result(result)
+            except Exception as e:  # a refusal of funrl's (_Refused) included
+                return ERROR_PREFIX + str(e)
+
+    def _call(self, name: str, args: list, kwargs: dict) -> Any:
+        """Run one method of the entry on its instance (BFCL's mutable defaults from this process);
+        :data:`ARG_GUARDS` first."""
         instance, spec = self.methods[name]
         guard = ARG_GUARDS.get((spec.class_name, name))
-        reason = guard(args, kwargs) if guard is not None else None
-        if reason is not None:
-            return ERROR_PREFIX + reason
+        refused = guard(args, kwargs) if guard is not None else None
+        if refused is not None:
+            raise _Refused(refused)
         if spec.mutable_defaults:
             bound = set(spec.params[: len(args)]) | kwargs.keys()
             for param in spec.mutable_defaults:
                 if param not in bound:
                     kwargs[param] = self.process.default(spec, param)
-        with backend.NumericContext():
-            try:
-                result = getattr(instance, name)(*args, **kwargs)
-                checked = spec.class_name in _SIZE_CHECKED or (spec.class_name, name) in _SIZE_CHECKED
-                if checked and size(result, MAX_RESULT_ITEMS) > MAX_RESULT_ITEMS:
-                    return f"{ERROR_PREFIX}result too large (over {MAX_RESULT_ITEMS} items); not formatted"
-                return format_result(result)
-            except Exception as e:
-                return ERROR_PREFIX + str(e)
+        return getattr(instance, name)(*args, **kwargs)
+
+    def _resolve(self, args: list, kwargs: dict, allowed: Callable[[str], bool] | None) -> tuple[list, dict]:
+        """The argument values with each :class:`~.calls.Nested` call run, in evaluation order; the size
+        of what the nested calls return counts against the trajectory's argument budget."""
+        out_args = [self._run_nested(v, allowed) if type(v) is Nested else v for v in args]
+        out_kwargs = {k: self._run_nested(v, allowed) if type(v) is Nested else v for k, v in kwargs.items()}
+        return out_args, out_kwargs
+
+    def _run_nested(self, call: Nested, allowed: Callable[[str], bool] | None) -> Any:
+        if call.kind == "error":
+            raise _Refused(call.target)
+        if call.kind == "api" and allowed is not None and not allowed(call.target):
+            raise _Refused(f"function {call.target!r} is not available at this turn")
+        args, kwargs = self._resolve(call.args, call.kwargs, allowed)
+        if call.kind == "builtin":
+            refused = _guard_builtin(call.target, args, kwargs)
+            if refused is not None:
+                raise _Refused(refused)
+            result = NESTED_BUILTINS[call.target](*args, **kwargs)
+        else:
+            result = self._call(call.target, args, kwargs)
+        self.arg_items += size(result, MAX_TRAJECTORY_ARG_ITEMS + 1)
+        if self.arg_items > MAX_TRAJECTORY_ARG_ITEMS:
+            raise _Refused(
+                f"arguments of this trajectory exceed {MAX_TRAJECTORY_ARG_ITEMS} items; not executed"
+            )
+        return result
