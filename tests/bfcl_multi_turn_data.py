@@ -25,3 +25,14 @@ def _load() -> tuple[dict, ...]:
 def candidates() -> list[dict]:
     """All golden candidates, in file order (a fresh list; the dicts are shared, do not mutate them)."""
     return list(_load())
+
+
+@cache
+def _load_nested() -> tuple[dict, ...]:
+    with gzip.open(HERE / "nested.jsonl.gz", "rt", encoding="utf-8") as f:
+        return tuple(json.loads(line) for line in f)
+
+
+def nested_candidates() -> list[dict]:
+    """The golden candidates with calls inside arguments (make_golden.py --nested), same fields."""
+    return list(_load_nested())

@@ -39,6 +39,26 @@ def test_golden_agreement():
     assert not mismatches, f"{len(mismatches)} of {n} differ, e.g. {mismatches[:5]}"
 
 
+def test_golden_agreement_on_calls_inside_arguments():
+    """Nested calls as BFCL's decoder writes them (``f(a=g(b=1))``) run as BFCL's eval runs them: the
+    official verdicts of 4,265 candidates (builtins around values, ground-truth calls inside arguments,
+    an undefined name after a nested call), 100% agreement."""
+    from tests.bfcl_multi_turn_data import nested_candidates
+
+    by_id = entries()
+    everything = nested_candidates()
+    mismatches = []
+    for c in everything:
+        result = check_multi_turn(by_id[c["id"]], c["model_turns"])
+        want = (c["valid"], None if c["valid"] else c["error_type"])
+        if (result.valid, result.error_type) != want:
+            mismatches.append((c["id"], c["kind"], want, (result.valid, result.error_type)))
+    kinds = {c["kind"] for c in everything}
+    assert len(everything) == 4265 and len(kinds) == 7 and all(c["valid"] is not None for c in everything)
+    assert sum(c["valid"] for c in everything) == 1101  # both verdicts well represented
+    assert not mismatches, f"{len(mismatches)} of {len(everything)} differ, e.g. {mismatches[:5]}"
+
+
 @pytest.mark.parametrize("name,entry_id,transform,build,expected", CASES, ids=[c[0] for c in CASES])
 def test_hand_cases(name, entry_id, transform, build, expected):
     entry = entries()[entry_id]

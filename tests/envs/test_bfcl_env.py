@@ -361,3 +361,31 @@ def test_remembered_refusals_keep_no_instances_alive(monkeypatch):
     assert len(runtime._PARSE_CACHE) == 3 and all(type(v) is str for v in runtime._PARSE_CACHE.values())
     again = BfclEnv(entry).execute(["cd(folder=", "__import__('os')", "ls(a=1, a=2)"])
     assert again == first and all(out.startswith("Error during execution: ") for out in again)
+
+
+def test_calls_inside_arguments_run_in_order_as_eval_runs_them(monkeypatch):
+    from funrl.envs.bfcl import runtime
+
+    e = env()  # multi_turn_base_0: GorillaFileSystem + TwitterAPI, cwd /alex
+    assert e.execute(["mkdir(dir_name=str(object='made_by_str'))"]) == ["None"]
+    assert "made_by_str" in e.execute(["ls()"])[0]
+    # a nested method runs (its state change stays), then the undefined name stops the outer call
+    out = e.execute(["mkdir(dir_name='outer', x=mkdir(dir_name='inner'), y=not_defined(z=1))"])
+    assert out == [ERR + "name 'not_defined' is not defined"]
+    listing = e.execute(["ls()"])[0]
+    assert "inner" in listing and "outer" not in listing
+    # no nested call before it: refused before anything runs
+    assert e.execute(["mkdir(dir_name=not_defined(z=1), x=mkdir(dir_name='never'))"]) == [
+        ERR + "name 'not_defined' is not defined"
+    ]
+    assert "never" not in e.execute(["ls()"])[0]
+    # bounds: round's digits, and what nested calls return counts against the trajectory's arguments
+    assert e.execute(["mkdir(dir_name=round(number=5, ndigits=-100000))"]) == [
+        ERR + "|ndigits| above 10000 is refused by funrl"
+    ]
+    limit = e._instances.arg_items + 60  # the 40 characters of the argument fit, the 40 returned do not
+    monkeypatch.setattr(runtime, "MAX_TRAJECTORY_ARG_ITEMS", limit)
+    assert e.execute(["mkdir(dir_name=str(object='y' * 40))"]) == [
+        ERR + f"arguments of this trajectory exceed {limit} items; not executed"
+    ]
+    assert "y" * 40 not in repr(e.state())  # the outer call did not run

@@ -247,7 +247,11 @@ def _method_name(func: ast.expr, methods: Mapping[str, object], prefixes: Mappin
         and prefixes.get(func.attr) == func.value.id
     ):
         return func.attr
-    why = "attribute calls are not executed" if isinstance(func, ast.Attribute) else "only API calls are executed"
+    why = (
+        "attribute calls are not executed"
+        if isinstance(func, ast.Attribute)
+        else "only API calls are executed"
+    )
     raise CallError(f"{ast.unparse(func)[:80]!r} is not a function of this entry; {why}")
 
 

@@ -5,7 +5,9 @@ pins clash with verl's), from the repository root:
 
     BFCL_PROJECT_ROOT=/tmp/bfclroot /path/to/bfcl-venv/bin/python tests/data/bfcl_multi_turn/make_golden.py
 
-It writes ``candidates.jsonl.gz`` next to itself (about 12 minutes on one core), one JSON object a line:
+It writes ``candidates.jsonl.gz`` next to itself (about 12 minutes on one core), one JSON object a line
+(with ``--nested``: ``nested.jsonl.gz``, the calls-inside-arguments candidates of
+``mutations.nested_candidates``, about 2 minutes):
 ``{"id", "kind", "model_turns", "valid", "error_type"}``. ``model_turns`` is BFCL's decoded form, turns ->
 steps -> python-call strings: what each step's ``handler.decode_execute`` returns. ``valid`` is true/false
 (null where BFCL's code raised, with the exception's class name as ``error_type``); ``error_type`` is
@@ -56,11 +58,12 @@ from bfcl_eval.utils import load_dataset_entry, load_ground_truth_entry  # noqa:
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 from call_surgery import CLASSES  # noqa: E402  (next to this script)
-from mutations import SEED, candidates  # noqa: E402
+from mutations import SEED, candidates, nested_candidates  # noqa: E402
 
 CATEGORIES = ["multi_turn_base", "multi_turn_miss_func", "multi_turn_miss_param", "multi_turn_long_context"]
 HERE = pathlib.Path(__file__).parent
 OUT = HERE / "candidates.jsonl.gz"
+NESTED_OUT = HERE / "nested.jsonl.gz"
 MODEL = "gpt-4o-2024-11-20-FC"  # a registered model name; it only names BFCL's cached instances
 
 
@@ -148,9 +151,9 @@ def load_all():
     return items
 
 
-def all_candidates(items):
+def all_candidates(items, make=candidates):
     for entry, gt in items:
-        for kind, turns in candidates(entry, gt):
+        for kind, turns in make(entry, gt):
             yield entry, gt, kind, turns
 
 
@@ -162,7 +165,14 @@ def main():
         "--verify", type=int, default=0, help="re-check one candidate of each kind and random ones, N in all"
     )
     ap.add_argument("--bench", action="store_true", help="time the checker, one process, no fork")
+    ap.add_argument(
+        "--nested",
+        action="store_true",
+        help="the nested-call candidates (mutations.nested_candidates) instead",
+    )
     args = ap.parse_args()
+    if args.nested and args.out == str(OUT):
+        args.out = str(NESTED_OUT)
     items = load_all()
     if args.limit:
         per = collections.defaultdict(int)
@@ -185,7 +195,8 @@ def main():
     kinds, results = collections.Counter(), collections.Counter()
     t0 = time.time()
     rows = []
-    for n, (entry, gt, kind, turns) in enumerate(all_candidates(items)):
+    make = nested_candidates if args.nested else candidates
+    for n, (entry, gt, kind, turns) in enumerate(all_candidates(items, make)):
         valid, error_type = verdict_forked(entry, gt, turns)
         rows.append(
             {"id": entry["id"], "kind": kind, "model_turns": turns, "valid": valid, "error_type": error_type}

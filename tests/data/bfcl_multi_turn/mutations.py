@@ -19,10 +19,12 @@ from call_surgery import (
     TWITTER_DEFAULT_STATE,
     add_default_kwarg,
     add_unknown_kwarg,
+    constants,
     drop_default_kwarg,
     drop_required,
     extra_positional,
     floats_to_ints,
+    get_arg,
     ints_to_floats,
     is_read_only_name,
     kw_to_positional,
@@ -416,4 +418,87 @@ def candidates(entry: dict, gt: list) -> list:
     c = _Candidates(entry, gt)
     for group in GROUPS:
         group(c)
+    return c.out
+
+
+# ------------------------------------------------------------------------- nested calls (nested.jsonl.gz)
+def _wrap(call: str, types: tuple, wrap, rng: random.Random) -> str | None:
+    """The call with one constant argument of ``types`` replaced by ``wrap(value)`` (a call node)."""
+    node = parse(call)
+    spots = constants(node, types)
+    if not spots:
+        return None
+    where = rng.choice(spots)
+    value = get_arg(node, where).value
+    holder, i = where
+    if holder == "args":
+        node.args[i] = wrap(value)
+    else:
+        node.keywords[i].value = wrap(value)
+    return render(node)
+
+
+def _kw_call(name: str, **kwargs) -> ast.Call:
+    return ast.Call(
+        func=ast.Name(name, ast.Load()),
+        args=[],
+        keywords=[
+            ast.keyword(k, v if isinstance(v, ast.AST) else ast.Constant(v)) for k, v in kwargs.items()
+        ],
+    )
+
+
+def nested_candidates(entry: dict, gt: list) -> list:
+    """Calls inside arguments, in BFCL's decoded form (a nested call with keyword arguments, as BFCL's
+    decoder writes it back): builtins around ground-truth values, one ground-truth call inside the next
+    one's arguments or an extra argument, an unknown name after a nested call. One random stream per
+    entry (``SEED``, ``nested`` and the entry id), separate from :func:`candidates`."""
+    c = _Candidates(entry, gt)
+    c.rng = random.Random(f"{SEED}:nested:{entry['id']}")
+    rng = c.rng
+    c.replace_call(
+        "nested_str_value", lambda call: _wrap(call, (str,), lambda v: _kw_call("str", object=v), rng)
+    )
+    c.replace_call(
+        "nested_round_value",
+        lambda call: _wrap(
+            call, (float,), lambda v: _kw_call("round", number=v, ndigits=rng.choice([0, 1, 6])), rng
+        ),
+    )
+    c.replace_call("nested_int_value", lambda call: _wrap(call, (int,), lambda v: _kw_call("abs", x=v), rng))
+    pairs = [(i, j) for i in c.full for j in range(len(gt[i]) - 1)]
+    if pairs:
+        i, j = rng.choice(pairs)
+        first, second = parse(gt[i][j]), parse(gt[i][j + 1])
+        # the first call as an extra argument of the second: it runs, the second then fails (or not)
+        extra = parse(gt[i][j + 1])
+        extra.keywords.append(ast.keyword("context", first))
+        turns = [list(t) for t in gt]
+        turns[i] = turns[i][:j] + [render(extra)] + turns[i][j + 2 :]
+        c.add("nested_gt_call_extra_arg", one_step(turns))
+        # the first call as the value of the second's first argument
+        spots = constants(second, (str, int, float, bool, list))
+        if spots:
+            holder, k = rng.choice(spots)
+            if holder == "args":
+                second.args[k] = first
+            else:
+                second.keywords[k].value = first
+            turns = [list(t) for t in gt]
+            turns[i] = turns[i][:j] + [render(second)] + turns[i][j + 2 :]
+            c.add("nested_gt_call_as_value", one_step(turns))
+        # a nested ground-truth call, then a name that is not defined
+        bad = parse(gt[i][j + 1])
+        bad.keywords.append(ast.keyword("context", parse(gt[i][j])))
+        bad.keywords.append(ast.keyword("more", _kw_call("not_a_function", x=1)))
+        turns = [list(t) for t in gt]
+        turns[i] = turns[i][:j] + [render(bad)] + turns[i][j + 2 :]
+        c.add("nested_gt_call_then_unknown", one_step(turns))
+    if c.full:
+        i = rng.choice(c.full)
+        call = parse(gt[i][0])
+        call.keywords.append(ast.keyword("options", _kw_call("dict", a=1, b="x")))
+        turns = [list(t) for t in gt]
+        turns[i] = [render(call)] + turns[i][1:]
+        c.add("nested_dict_extra_arg", one_step(turns))
     return c.out
