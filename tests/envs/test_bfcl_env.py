@@ -383,6 +383,17 @@ def test_calls_inside_arguments_run_in_order_as_eval_runs_them(monkeypatch):
     assert e.execute(["mkdir(dir_name=round(number=5, ndigits=-100000))"]) == [
         ERR + "|ndigits| above 10000 is refused by funrl"
     ]
+    from funrl.envs.bfcl.calls import MAX_NESTED_CALLS
+
+    many = ", ".join(f"x{i}=mkdir(dir_name='n{i}')" for i in range(MAX_NESTED_CALLS + 1))
+    assert e.execute([f"ls({many})"]) == [
+        ERR + f"more than {MAX_NESTED_CALLS} calls inside the arguments; not executed"
+    ]
+    assert "n0" not in e.execute(["ls()"])[0]  # refused as a whole, nothing ran
+    # sum is not offered (sum(lists, []) is quadratic): BFCL would run it
+    assert e.execute(["mkdir(dir_name=sum(iterable=[1]))"]) == [
+        ERR + "'sum' is not an API function of this entry; funrl never evaluates it"
+    ]
     limit = e._instances.arg_items + 60  # the 40 characters of the argument fit, the 40 returned do not
     monkeypatch.setattr(runtime, "MAX_TRAJECTORY_ARG_ITEMS", limit)
     assert e.execute(["mkdir(dir_name=str(object='y' * 40))"]) == [

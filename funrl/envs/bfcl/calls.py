@@ -17,7 +17,8 @@ which has Python's semantics and size bounds). What ``eval`` would do is reprodu
   with keyword arguments) runs when the outer call's arguments are evaluated, in order: a method of the
   entry on its instance (state changes included, as in BFCL), or one of a few pure builtins
   (:data:`NESTED_BUILTINS`: ``str(object=5)``, ``round(number=2.567, ndigits=2)``, ...); a refusal
-  after such a call is raised when reached, as ``eval`` raises it.
+  after such a call is raised when reached, as ``eval`` raises it. At most :data:`MAX_NESTED_CALLS`
+  nested calls a call string (more: the whole call is refused before anything runs).
 
 Everything else -- attribute access, other builtins, calls inside containers, lambdas, comprehensions,
 ``__import__``, unpacking, subscripts -- is refused with a :class:`CallError` saying why. Bounds: the call text is at
@@ -38,6 +39,8 @@ from funrl.reward.safe_arith import UnsafeExpression, evaluate
 
 #: Items and characters all argument values of one call may hold together (nested items counted).
 MAX_ARG_ITEMS = 1 << 18
+#: Calls inside the arguments of one call string (each one runs like a call of its own).
+MAX_NESTED_CALLS = 16
 
 # BFCL's executor refuses these outermost function names (multi_turn_utils.execute_multi_turn_func_call).
 BLOCKED_NAMES = frozenset({"kill", "exit", "quit", "remove", "unlink", "popen", "Popen", "run"})
@@ -131,11 +134,12 @@ class _ParseState:
     """Shared by one call string's parse: the item budget, and whether a nested call runs before the
     argument being parsed (a refusal after one is raised when it is reached, as ``eval`` would)."""
 
-    __slots__ = ("budget", "nested")
+    __slots__ = ("budget", "nested", "calls")
 
     def __init__(self) -> None:
         self.budget = [MAX_ARG_ITEMS]
         self.nested = False
+        self.calls = 0
 
 
 def _arguments(
@@ -169,6 +173,9 @@ def _argument(
             if e.transient:
                 raise
             return _refused(state, str(e))
+    state.calls += 1
+    if state.calls > MAX_NESTED_CALLS:  # refused as a whole, before anything runs
+        raise CallError(f"more than {MAX_NESTED_CALLS} calls inside the arguments; not executed")
     try:
         kind, target = _nested_target(node.func, methods, prefixes)
     except CallError as e:
@@ -193,7 +200,7 @@ NESTED_BUILTINS: dict[str, Any] = {
     name: getattr(builtins, name)
     for name in (
         "abs", "bool", "dict", "float", "int", "len", "list", "max", "min", "round", "set", "sorted", "str",
-        "sum", "tuple",
+        "tuple",
     )
 }  # fmt: skip
 
