@@ -366,7 +366,7 @@ def test_remembered_refusals_keep_no_instances_alive(monkeypatch):
 def test_calls_inside_arguments_run_in_order_as_eval_runs_them(monkeypatch):
     from funrl.envs.bfcl import runtime
 
-    e = env()  # multi_turn_base_0: GorillaFileSystem + TwitterAPI, cwd /alex
+    e = env()  # multi_turn_base_0: GorillaFileSystem + TwitterAPI
     assert e.execute(["mkdir(dir_name=str(object='made_by_str'))"]) == ["None"]
     assert "made_by_str" in e.execute(["ls()"])[0]
     # a nested method runs (its state change stays), then the undefined name stops the outer call
@@ -394,9 +394,38 @@ def test_calls_inside_arguments_run_in_order_as_eval_runs_them(monkeypatch):
     assert e.execute(["mkdir(dir_name=sum(iterable=[1]))"]) == [
         ERR + "'sum' is not an API function of this entry; funrl never evaluates it"
     ]
+    # a builtin that raises comes before a refusal after it, as in eval; str decodes no bytes
+    assert e.execute(["ls(a=int('z'), b=not_defined)"]) == [
+        ERR + "invalid literal for int() with base 10: 'z'"
+    ]
+    assert e.execute(["ls(a=str(object=b'abc', encoding='punycode'))"]) == [
+        ERR + "str() with an encoding is refused by funrl"
+    ]
+    # arguments over the call's budget (ints count by their digits) refuse the call as a whole and
+    # leave the trajectory's budget alone, also after a nested call
+    before = e._instances.arg_items
+    for call in ("ls(pwd(), " + ", ".join(["[0] * 131072"] * 3) + ")", "ls(a=str(object=[10**4299] * 300))"):
+        assert e.execute([call]) == [ERR + "arguments exceed 262144 items; not executed"]
+    assert e._instances.arg_items == before and e.execute(["pwd()"]) == [
+        '{"current_working_directory": "/workspace"}'
+    ]
     limit = e._instances.arg_items + 60  # the 40 characters of the argument fit, the 40 returned do not
     monkeypatch.setattr(runtime, "MAX_TRAJECTORY_ARG_ITEMS", limit)
     assert e.execute(["mkdir(dir_name=str(object='y' * 40))"]) == [
         ERR + f"arguments of this trajectory exceed {limit} items; not executed"
     ]
     assert "y" * 40 not in repr(e.state())  # the outer call did not run
+
+
+def test_a_cyclic_result_is_formatted_as_bfcl_formats_it():
+    """A nested call can hand an API its own state (a tweet's mention list holding the tweet): the
+    result then holds itself; json.dumps fails and str() gives Python's ``{...}``, as in BFCL."""
+    entry = next(x for x in load_entries("base") if "TwitterAPI" in x["involved_classes"])
+    e = BfclEnv(entry)
+    login = "authenticate_twitter(username='analyst_pro', password='Kj8#mP9$vL2')"
+    mention = "mention(tweet_id=0, mentioned_usernames=get_user_tweets(username='analyst_pro'))"
+    out = e.execute([login, mention, "get_tweet(tweet_id=0)"])
+    assert out[1] == '{"mention_status": "Users mentioned successfully"}'
+    assert (
+        out[2].startswith("{'id': 0, 'username': 'analyst_pro'") and "'mentions': [{...}, {'id': 1" in out[2]
+    )

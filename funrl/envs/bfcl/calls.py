@@ -134,12 +134,13 @@ class _ParseState:
     """Shared by one call string's parse: the item budget, and whether a nested call runs before the
     argument being parsed (a refusal after one is raised when it is reached, as ``eval`` would)."""
 
-    __slots__ = ("budget", "nested", "calls")
+    __slots__ = ("budget", "nested", "calls", "stopped")
 
     def __init__(self) -> None:
         self.budget = [MAX_ARG_ITEMS]
         self.nested = False
         self.calls = 0
+        self.stopped = False  # a refusal was deferred: the arguments after it are never evaluated
 
 
 def _arguments(
@@ -151,11 +152,15 @@ def _arguments(
     args: list = []
     kwargs: dict = {}
     for arg in node.args:
+        if state.stopped:  # a refusal before it is raised first: nothing after it runs
+            return args, kwargs
         if isinstance(arg, ast.Starred):
             args.append(_refused(state, "argument unpacking (*) is not executed"))
         else:
             args.append(_argument(arg, methods, prefixes, state))
     for kw in node.keywords:
+        if state.stopped:
+            return args, kwargs
         if kw.arg is None:
             kwargs[f"**{len(kwargs)}"] = _refused(state, "argument unpacking (**) is not executed")
         else:
@@ -170,7 +175,7 @@ def _argument(
         try:
             return _value(node, state.budget)
         except CallError as e:
-            if e.transient:
+            if e.transient or state.budget[0] < 0:  # over the budget: refused as a whole
                 raise
             return _refused(state, str(e))
     state.calls += 1
@@ -180,8 +185,8 @@ def _argument(
         kind, target = _nested_target(node.func, methods, prefixes)
     except CallError as e:
         return _refused(state, str(e))
-    if kind == "api":
-        state.nested = True  # it runs (and may change state) before the arguments after it
+    # it runs (a method may change state, a builtin may raise) before the arguments after it
+    state.nested = True
     args, kwargs = _arguments(node, methods, prefixes, state)
     return Nested(kind, target, args, kwargs)
 
@@ -189,6 +194,7 @@ def _argument(
 def _refused(state: _ParseState, message: str) -> Nested:
     if not state.nested:
         raise CallError(message)
+    state.stopped = True
     return Nested("error", message, [], {})
 
 
@@ -313,24 +319,35 @@ def _check_depth(root: ast.AST) -> None:
         stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
 
 
-def size(x: object, budget: int) -> int:
-    """Items and characters in ``x``, nested containers counted (shared references each time), counting
-    stops past ``budget``."""
+def size(x: object, budget: int, _path: set | None = None) -> int:
+    """Items and characters in ``x``, nested containers counted (shared references each time, a
+    container inside itself once), an int by its decimal digits (what its text takes), counting stops
+    past ``budget``."""
     if isinstance(x, (str, bytes)):
         return len(x)
-    if isinstance(x, dict):
+    if type(x) is int:
+        return 1 + x.bit_length() * 3 // 10
+    if isinstance(x, (dict, list, tuple, set, frozenset)):
+        path = set() if _path is None else _path
+        if id(x) in path:  # a reference cycle: counted once
+            return 1
+        path.add(id(x))
         total = len(x)
-        for k, v in x.items():
-            if total > budget:
-                break
-            total += size(k, budget - total) + size(v, budget - total)
-        return total
-    if isinstance(x, (list, tuple, set, frozenset)):
-        total = len(x)
-        for item in x:
-            if total > budget:
-                break
-            if not isinstance(item, (int, float, bool)) and item is not None:
-                total += size(item, budget - total)
+        if isinstance(x, dict):
+            for k, v in x.items():
+                if total > budget:
+                    break
+                total += size(k, budget - total, path) + size(v, budget - total, path)
+        else:
+            for item in x:
+                if total > budget:
+                    break
+                t = type(item)
+                if t is int:
+                    if item.bit_length() > 64:
+                        total += item.bit_length() * 3 // 10
+                elif t is not float and t is not bool and item is not None:
+                    total += size(item, budget - total, path)
+        path.discard(id(x))
         return total
     return 1

@@ -90,7 +90,10 @@ class _Refused(Exception):
 
 
 def _guard_builtin(name: str, args: list, kwargs: dict) -> str | None:
-    """Bounds on the nested builtins whose time grows with an argument's value: ``round``'s digits."""
+    """Bounds on the nested builtins whose time grows with an argument's value: ``round``'s digits; and
+    ``str`` decodes no bytes (codecs can be slow, and each one is a module to import)."""
+    if name == "str" and (len(args) > 1 or kwargs.keys() - {"object"}):
+        return "str() with an encoding is refused by funrl"
     if name == "round":
         digits = _number_arg(args, kwargs, 1, "ndigits")
         if isinstance(digits, int) and abs(digits) > MAX_ROUND_DIGITS:
