@@ -277,6 +277,10 @@ def test_tools_miss_func():
     s = BfclEnv(entry, strict=True)
     s.execute(["cd(folder='document')"])
     assert "not available" in s.execute(["sort(file_name='final_report.pdf')"])[0]
+    # by its name, whatever the arguments hold (a bad one, a nested call, both), and inside arguments
+    hidden = ERR + "function 'sort' is not available at this turn"
+    for call in ("sort(file_name=nope)", "sort(file_name=pwd(), x=nope)", "ls(a=sort(file_name='x'))"):
+        assert s.execute([call]) == [hidden], call
     s.start_turn(3)
     assert not s.execute(["sort(file_name='final_report.pdf')"])[0].startswith(ERR)
     # default (BFCL): executes

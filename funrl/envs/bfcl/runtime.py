@@ -188,6 +188,10 @@ class InstanceSet:
     def execute_one(self, call: str, allowed: Callable[[str], bool] | None = None) -> str:
         """Run one call string; ``allowed`` (strict mode) may refuse a method by name."""
         self.calls += 1
+        if allowed is not None and type(call) is str:  # by the called name, whatever its arguments hold
+            head = call.split("(", 1)[0].strip()
+            if head in self.methods and not allowed(head):
+                return f"{ERROR_PREFIX}function {head!r} is not available at this turn"
         try:
             name, args, kwargs, items = self._parse(call)
         except CallError as e:
