@@ -17,22 +17,16 @@ HERE = pathlib.Path(__file__).parent / "data" / "bfcl_multi_turn"
 
 
 @cache
-def _load() -> tuple[dict, ...]:
-    with gzip.open(HERE / "candidates.jsonl.gz", "rt", encoding="utf-8") as f:
+def _load(name: str) -> tuple[dict, ...]:
+    with gzip.open(HERE / name, "rt", encoding="utf-8") as f:
         return tuple(json.loads(line) for line in f)
 
 
 def candidates() -> list[dict]:
     """All golden candidates, in file order (a fresh list; the dicts are shared, do not mutate them)."""
-    return list(_load())
-
-
-@cache
-def _load_nested() -> tuple[dict, ...]:
-    with gzip.open(HERE / "nested.jsonl.gz", "rt", encoding="utf-8") as f:
-        return tuple(json.loads(line) for line in f)
+    return list(_load("candidates.jsonl.gz"))
 
 
 def nested_candidates() -> list[dict]:
     """The golden candidates with calls inside arguments (make_golden.py --nested), same fields."""
-    return list(_load_nested())
+    return list(_load("nested.jsonl.gz"))

@@ -80,9 +80,9 @@ def mangle(source: str, prefixes: Mapping[str, str]) -> str:
 
 def parse_call(
     source: str, methods: Mapping[str, object], prefixes: Mapping[str, str] | None = None
-) -> tuple[str, list, dict, int]:
-    """Parse one call string into ``(method_name, args, kwargs, items)`` (``items``: the size of the
-    argument values); raises :class:`CallError`.
+) -> tuple[str, list, dict, int, bool]:
+    """Parse one call string into ``(method_name, args, kwargs, items, nested)`` (``items``: the size of
+    the argument values; ``nested``: some argument is a :class:`Nested` call); raises :class:`CallError`.
 
     ``methods`` are the names that can be called (the entry's API methods); ``prefixes`` (method name ->
     BFCL instance name) turns on BFCL's string mangling.
@@ -110,7 +110,7 @@ def parse_call(
     _check_keywords(node)
     state = _ParseState()
     args, kwargs = _arguments(node, methods, prefixes, state)
-    return name, args, kwargs, MAX_ARG_ITEMS - state.budget[0]
+    return name, args, kwargs, MAX_ARG_ITEMS - state.budget[0], state.calls > 0
 
 
 def _check_keywords(node: ast.Call) -> None:

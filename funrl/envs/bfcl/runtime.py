@@ -89,6 +89,10 @@ class _Refused(Exception):
     """funrl refuses a nested call or its arguments; the outer call's result is the message."""
 
 
+def _unavailable(name: str) -> str:
+    return f"function {name!r} is not available at this turn"
+
+
 def _guard_builtin(name: str, args: list, kwargs: dict) -> str | None:
     """Bounds on the nested builtins whose time grows with an argument's value: ``round``'s digits; and
     ``str`` decodes no bytes (codecs can be slow, and each one is a module to import)."""
@@ -159,7 +163,7 @@ class InstanceSet:
         self.arg_items = 0
         self._parse_key = (mangle_as, entry_id, tuple(self.instances))
 
-    def _parse(self, call: str) -> tuple[str, list, dict, int]:
+    def _parse(self, call: str) -> tuple[str, list, dict, int, bool]:
         """parse_call, memoised for short call strings (parsing is pure; values are copied per use, since
         an API may keep an argument list in its state)."""
         if type(call) is not str or len(call) > _PARSE_CACHE_CHARS:
@@ -178,8 +182,8 @@ class InstanceSet:
                 _PARSE_CACHE.popitem(last=False)
         if type(hit) is str:
             raise CallError(hit)
-        name, args, kwargs, items = hit
-        return name, backend.fast_copy(args), backend.fast_copy(kwargs), items
+        name, args, kwargs, items, nested = hit
+        return name, backend.fast_copy(args), backend.fast_copy(kwargs), items, nested
 
     def execute(self, calls: Iterable[str], allowed: Callable[[str], bool] | None = None) -> list[str]:
         """Run call strings in order; one result string per call. Never raises for bad calls."""
@@ -191,17 +195,16 @@ class InstanceSet:
         if allowed is not None and type(call) is str:  # by the called name, whatever its arguments hold
             head = call.split("(", 1)[0].strip()
             if head in self.methods and not allowed(head):
-                return f"{ERROR_PREFIX}function {head!r} is not available at this turn"
+                return ERROR_PREFIX + _unavailable(head)
         try:
-            name, args, kwargs, items = self._parse(call)
+            name, args, kwargs, items, nested = self._parse(call)
         except CallError as e:
             return ERROR_PREFIX + str(e)
         self.arg_items += items
         if self.arg_items > MAX_TRAJECTORY_ARG_ITEMS:
             return f"{ERROR_PREFIX}arguments of this trajectory exceed {MAX_TRAJECTORY_ARG_ITEMS} items; not executed"
         if allowed is not None and not allowed(name):
-            return f"{ERROR_PREFIX}function {name!r} is not available at this turn"
-        nested = any(type(v) is Nested for v in args) or any(type(v) is Nested for v in kwargs.values())
+            return ERROR_PREFIX + _unavailable(name)
         with backend.NumericContext():
             try:
                 if nested:
@@ -241,7 +244,7 @@ class InstanceSet:
         if call.kind == "error":
             raise _Refused(call.target)
         if call.kind == "api" and allowed is not None and not allowed(call.target):
-            raise _Refused(f"function {call.target!r} is not available at this turn")
+            raise _Refused(_unavailable(call.target))
         args, kwargs = self._resolve(call.args, call.kwargs, allowed)
         if call.kind == "builtin":
             refused = _guard_builtin(call.target, args, kwargs)

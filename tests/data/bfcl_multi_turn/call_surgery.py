@@ -131,12 +131,16 @@ def get_arg(node, where):
     return node.args[i] if holder == "args" else node.keywords[i].value
 
 
-def set_arg(node, where, value):
+def put_arg(node, where, value_node: ast.expr):
     holder, i = where
     if holder == "args":
-        node.args[i] = ast.Constant(value)
+        node.args[i] = value_node
     else:
-        node.keywords[i].value = ast.Constant(value)
+        node.keywords[i].value = value_node
+
+
+def set_arg(node, where, value):
+    put_arg(node, where, ast.Constant(value))
 
 
 def mutate_value(call: str, types: tuple, fn, rng: random.Random) -> str | None:

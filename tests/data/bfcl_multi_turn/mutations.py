@@ -32,6 +32,7 @@ from call_surgery import (
     mutate_value,
     parse,
     positional_to_kw,
+    put_arg,
     render,
     respell,
     reverse_list_arg,
@@ -429,12 +430,7 @@ def _wrap(call: str, types: tuple, wrap, rng: random.Random) -> str | None:
     if not spots:
         return None
     where = rng.choice(spots)
-    value = get_arg(node, where).value
-    holder, i = where
-    if holder == "args":
-        node.args[i] = wrap(value)
-    else:
-        node.keywords[i].value = wrap(value)
+    put_arg(node, where, wrap(get_arg(node, where).value))
     return render(node)
 
 
@@ -466,6 +462,13 @@ def nested_candidates(entry: dict, gt: list) -> list:
         ),
     )
     c.replace_call("nested_int_value", lambda call: _wrap(call, (int,), lambda v: _kw_call("abs", x=v), rng))
+
+    def merged(kind: str, i: int, j: int, n: int, call: ast.Call) -> None:
+        """The n calls of turn i from j on replaced by ``call``."""
+        turns = [list(t) for t in gt]
+        turns[i][j : j + n] = [render(call)]
+        c.add(kind, one_step(turns))
+
     pairs = [(i, j) for i in c.full for j in range(len(gt[i]) - 1)]
     if pairs:
         i, j = rng.choice(pairs)
@@ -473,32 +476,20 @@ def nested_candidates(entry: dict, gt: list) -> list:
         # the first call as an extra argument of the second: it runs, the second then fails (or not)
         extra = parse(gt[i][j + 1])
         extra.keywords.append(ast.keyword("context", first))
-        turns = [list(t) for t in gt]
-        turns[i] = turns[i][:j] + [render(extra)] + turns[i][j + 2 :]
-        c.add("nested_gt_call_extra_arg", one_step(turns))
+        merged("nested_gt_call_extra_arg", i, j, 2, extra)
         # the first call as the value of the second's first argument
         spots = constants(second, (str, int, float, bool, list))
         if spots:
-            holder, k = rng.choice(spots)
-            if holder == "args":
-                second.args[k] = first
-            else:
-                second.keywords[k].value = first
-            turns = [list(t) for t in gt]
-            turns[i] = turns[i][:j] + [render(second)] + turns[i][j + 2 :]
-            c.add("nested_gt_call_as_value", one_step(turns))
+            put_arg(second, rng.choice(spots), first)
+            merged("nested_gt_call_as_value", i, j, 2, second)
         # a nested ground-truth call, then a name that is not defined
         bad = parse(gt[i][j + 1])
         bad.keywords.append(ast.keyword("context", parse(gt[i][j])))
         bad.keywords.append(ast.keyword("more", _kw_call("not_a_function", x=1)))
-        turns = [list(t) for t in gt]
-        turns[i] = turns[i][:j] + [render(bad)] + turns[i][j + 2 :]
-        c.add("nested_gt_call_then_unknown", one_step(turns))
+        merged("nested_gt_call_then_unknown", i, j, 2, bad)
     if c.full:
         i = rng.choice(c.full)
         call = parse(gt[i][0])
         call.keywords.append(ast.keyword("options", _kw_call("dict", a=1, b="x")))
-        turns = [list(t) for t in gt]
-        turns[i] = [render(call)] + turns[i][1:]
-        c.add("nested_dict_extra_arg", one_step(turns))
+        merged("nested_dict_extra_arg", i, 0, 1, call)
     return c.out
