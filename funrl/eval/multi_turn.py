@@ -210,8 +210,8 @@ async def run_multi_turn(
 
     Returns one row per entry, in category then file order: ``{"id", "category", "valid",
     "error_type", "errors", "output", "steps"}`` (``errors``: the checker's message, then what differed --
-    state attributes or missing results -- in at most :data:`MAX_DETAIL_CHARS` characters; ``output``: turns -> steps -> ``{"reply", "calls",
-    "results"}`` or ``{"reply", "calls": [], "decode_error"}``; ``force_terminated`` when BFCL's step
+    state attributes or missing results -- in at most :data:`MAX_DETAIL_CHARS` characters; ``output``:
+    turns -> steps -> ``{"reply", "calls", "results"}`` or ``{"reply", "calls": [], "decode_error"}``; ``force_terminated`` when BFCL's step
     limit was hit). ``limit``: the first N entries of each category. Raises ValueError for a bad
     argument; EndpointError when the server keeps failing (rerun to resume from the journal).
     """
