@@ -20,6 +20,10 @@ pass timed in process CPU time (--clock wall for wall time; the two agree on an 
                    the collector walking a full cache -- what a long verl run meets once its cache is
                    full (a new prompt per group), and slower than the cleared cache
   score_prepared() a GroundTruth prepared once per entry (what a group of n rollouts costs)
+  floor: inputs only   no check at all: per group json.loads of its ground-truth string, per candidate
+                   json.loads of JSON text or FunRL's decoder of python-call text. No checker that decodes
+                   its inputs beats it; the headline says how much time per candidate issue #14's targets
+                   (2x python, 3x JSON) leave beyond it for preparing, checking and the call path
 
 bfcl-eval pins numpy<2 and cannot share verl's environment; funrl.reward needs only the standard
 library, so run the comparison from the checker's environment:
@@ -42,6 +46,7 @@ import platform
 import time
 
 from funrl.reward import compute_score, ground_truth_json, prepare, score, score_prepared
+from funrl.reward.decode import decode
 from funrl.reward.ground_truth import ground_truth_from_json
 
 # What a pass is timed with: the process's CPU time by default (other jobs on a shared machine then slow
@@ -101,6 +106,10 @@ def official_checker():
     return check
 
 
+# Issue #14's targets for compute_score() cold against the official checker.
+TARGETS = {"python": 2, "json": 3}
+
+
 def fresh(text: str) -> str:
     """An equal string that is a new object (as verl hands each step's ground truth: its hash uncached)."""
     return text.encode().decode()
@@ -148,7 +157,32 @@ def methods_for(official, prepared: dict) -> dict:
     }
     if official is not None:
         methods = {"official": lambda e, t, fmt, g: official(e, t, fmt), **methods}
+    methods[FLOOR] = inputs_decoded_only()
     return methods
+
+
+FLOOR = "floor: inputs only"
+
+
+def inputs_decoded_only():
+    """The floor row: only decoding the inputs, no check. Per group its ground-truth string's
+    ``json.loads`` (once, as the cold path does), per candidate ``json.loads`` of JSON text (what any
+    checker must do) or FunRL's decoder of python-call text (regex fast path, BFCL's ``ast`` route for the
+    rest). A checker that decodes its inputs cannot beat this rate: the room left for the check, the
+    ground truth's preparation and the call path is the difference between 1/target and 1/floor."""
+    last = [None]
+
+    def floor(e, t, fmt, g):
+        if g is not last[0]:  # a new group (one string object per group, as verl hands them)
+            last[0] = g
+            json.loads(g)
+        try:
+            json.loads(t) if fmt == "json" else decode(t, fmt)
+        except (ValueError, RecursionError):
+            pass
+        return None
+
+    return floor
 
 
 def ground_truth_costs(texts: list, repeats: int) -> tuple[float, float]:
@@ -212,14 +246,20 @@ def main() -> None:
             ratio = f"{rate / ref_rate:>12.2f}x" if ref_rate else f"{'n/a':>13}"
             agree = (
                 ""
-                if ref_verdicts is None
+                if ref_verdicts is None or name == FLOOR
                 else f"  {sum(a == b for a, b in zip(verdicts, ref_verdicts))}/{len(items)}"
             )
             print(f"{rendering + ' ' + subset:<14}{name:<22}{rate:>10,.0f}{ratio}{agree}  {per_gt:.1f}")
         if ref_rate:
             cold_rate, full_rate = results["compute_score() cold"][0], results["compute_score() full"][0]
+            floor_rate = results[FLOOR][0]
+            # what a candidate may cost beyond decoding the inputs, for the cold path to reach the target
+            target = TARGETS[rendering]
+            room = (1 / (target * ref_rate) - 1 / floor_rate) * 1e6
             headline.append(
-                f"{rendering} {subset} {cold_rate / ref_rate:.2f}x (full cache {full_rate / ref_rate:.2f}x)"
+                f"{rendering} {subset} {cold_rate / ref_rate:.2f}x (full cache {full_rate / ref_rate:.2f}x; "
+                f"decoding the inputs alone {floor_rate / ref_rate:.2f}x, so {target}x leaves "
+                f"{room:.1f} us a candidate for preparing, checking and the call)"
             )
     texts = sorted(set(gt_json.values()))
     load_us, loads_us = ground_truth_costs(texts, args.repeats)
