@@ -108,6 +108,8 @@ def official_checker():
 
 # Issue #14's targets for compute_score() cold against the official checker.
 TARGETS = {"python": 2, "json": 3}
+# The row that only decodes the inputs (inputs_decoded_only).
+FLOOR = "floor: inputs only"
 
 
 def fresh(text: str) -> str:
@@ -159,9 +161,6 @@ def methods_for(official, prepared: dict) -> dict:
         methods = {"official": lambda e, t, fmt, g: official(e, t, fmt), **methods}
     methods[FLOOR] = inputs_decoded_only()
     return methods
-
-
-FLOOR = "floor: inputs only"
 
 
 def inputs_decoded_only():

@@ -17,23 +17,31 @@ def entries() -> dict[str, dict]:
     return {e["id"]: e for e in load_all()}
 
 
-def test_golden_agreement():
-    """100% agreement (valid and error_type) with the official checker's golden verdicts."""
-    from tests.bfcl_multi_turn_data import candidates
-
+def _mismatches(golden: list[dict]) -> tuple[list, int]:
+    """Candidates whose (valid, error_type) differs from the official verdict, and how many were compared
+    (those where BFCL's own code raised, ``valid`` null, are skipped)."""
     by_id = entries()
-    mismatches, n, raised = [], 0, 0
-    for c in candidates():
+    mismatches, n = [], 0
+    for c in golden:
         result = check_multi_turn(by_id[c["id"]], c["model_turns"])  # never raises
         if c["valid"] is None:  # BFCL's own code raised on this candidate
-            raised += 1
             continue
         n += 1
         want = (c["valid"], None if c["valid"] else c["error_type"])
         got = (result.valid, result.error_type)
         if got != want:
             mismatches.append((c["id"], c["kind"], want, got))
+    return mismatches, n
+
+
+def test_golden_agreement():
+    """100% agreement (valid and error_type) with the official checker's golden verdicts."""
+    from tests.bfcl_multi_turn_data import candidates
+
+    by_id = entries()
     everything = candidates()
+    mismatches, n = _mismatches(everything)
+    raised = sum(c["valid"] is None for c in everything)
     assert n + raised == len(everything) >= 36_000  # the whole golden set, every entry of the 4 categories
     assert len({c["id"] for c in everything}) == len(by_id) == 800
     assert not mismatches, f"{len(mismatches)} of {n} differ, e.g. {mismatches[:5]}"
@@ -45,14 +53,8 @@ def test_golden_agreement_on_calls_inside_arguments():
     an undefined name after a nested call), 100% agreement."""
     from tests.bfcl_multi_turn_data import nested_candidates
 
-    by_id = entries()
     everything = nested_candidates()
-    mismatches = []
-    for c in everything:
-        result = check_multi_turn(by_id[c["id"]], c["model_turns"])
-        want = (c["valid"], None if c["valid"] else c["error_type"])
-        if (result.valid, result.error_type) != want:
-            mismatches.append((c["id"], c["kind"], want, (result.valid, result.error_type)))
+    mismatches, _ = _mismatches(everything)
     kinds = {c["kind"] for c in everything}
     assert len(everything) == 4265 and len(kinds) == 7 and all(c["valid"] is not None for c in everything)
     assert sum(c["valid"] for c in everything) == 1101  # both verdicts well represented

@@ -89,6 +89,10 @@ class _Refused(Exception):
     """funrl refuses a nested call or its arguments; the outer call's result is the message."""
 
 
+def _over_trajectory_budget() -> str:
+    return f"arguments of this trajectory exceed {MAX_TRAJECTORY_ARG_ITEMS} items; not executed"
+
+
 def _unavailable(name: str) -> str:
     return f"function {name!r} is not available at this turn"
 
@@ -202,7 +206,7 @@ class InstanceSet:
             return ERROR_PREFIX + str(e)
         self.arg_items += items
         if self.arg_items > MAX_TRAJECTORY_ARG_ITEMS:
-            return f"{ERROR_PREFIX}arguments of this trajectory exceed {MAX_TRAJECTORY_ARG_ITEMS} items; not executed"
+            return ERROR_PREFIX + _over_trajectory_budget()
         if allowed is not None and not allowed(name):
             return ERROR_PREFIX + _unavailable(name)
         with backend.NumericContext():
@@ -210,7 +214,7 @@ class InstanceSet:
                 if nested:
                     args, kwargs = self._resolve(args, kwargs, allowed)
                 result = self._call(name, args, kwargs)
-                instance, spec = self.methods[name]
+                spec = self.methods[name][1]
                 checked = spec.class_name in _SIZE_CHECKED or (spec.class_name, name) in _SIZE_CHECKED
                 if checked and size(result, MAX_RESULT_ITEMS) > MAX_RESULT_ITEMS:
                     return f"{ERROR_PREFIX}result too large (over {MAX_RESULT_ITEMS} items); not formatted"
@@ -255,7 +259,5 @@ class InstanceSet:
             result = self._call(call.target, args, kwargs)
         self.arg_items += size(result, MAX_TRAJECTORY_ARG_ITEMS + 1)
         if self.arg_items > MAX_TRAJECTORY_ARG_ITEMS:
-            raise _Refused(
-                f"arguments of this trajectory exceed {MAX_TRAJECTORY_ARG_ITEMS} items; not executed"
-            )
+            raise _Refused(_over_trajectory_budget())
         return result

@@ -143,14 +143,20 @@ def set_arg(node, where, value):
     put_arg(node, where, ast.Constant(value))
 
 
-def mutate_value(call: str, types: tuple, fn, rng: random.Random) -> str | None:
+def replace_value(call: str, types: tuple, make_node, rng: random.Random) -> str | None:
+    """The call with one constant argument of ``types`` (chosen by ``rng``) replaced by the node
+    ``make_node(value)``; None when the call has no such argument."""
     node = parse(call)
     spots = constants(node, types)
     if not spots:
         return None
     where = rng.choice(spots)
-    set_arg(node, where, fn(get_arg(node, where).value))
+    put_arg(node, where, make_node(get_arg(node, where).value))
     return render(node)
+
+
+def mutate_value(call: str, types: tuple, fn, rng: random.Random) -> str | None:
+    return replace_value(call, types, lambda value: ast.Constant(fn(value)), rng)
 
 
 def kw_to_positional(call: str, classes: list) -> str | None:

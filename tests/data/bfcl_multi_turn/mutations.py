@@ -24,7 +24,6 @@ from call_surgery import (
     drop_required,
     extra_positional,
     floats_to_ints,
-    get_arg,
     ints_to_floats,
     is_read_only_name,
     kw_to_positional,
@@ -34,6 +33,7 @@ from call_surgery import (
     positional_to_kw,
     put_arg,
     render,
+    replace_value,
     respell,
     reverse_list_arg,
     same_param_twice,
@@ -423,17 +423,6 @@ def candidates(entry: dict, gt: list) -> list:
 
 
 # ------------------------------------------------------------------------- nested calls (nested.jsonl.gz)
-def _wrap(call: str, types: tuple, wrap, rng: random.Random) -> str | None:
-    """The call with one constant argument of ``types`` replaced by ``wrap(value)`` (a call node)."""
-    node = parse(call)
-    spots = constants(node, types)
-    if not spots:
-        return None
-    where = rng.choice(spots)
-    put_arg(node, where, wrap(get_arg(node, where).value))
-    return render(node)
-
-
 def _kw_call(name: str, **kwargs) -> ast.Call:
     return ast.Call(
         func=ast.Name(name, ast.Load()),
@@ -453,15 +442,17 @@ def nested_candidates(entry: dict, gt: list) -> list:
     c.rng = random.Random(f"{SEED}:nested:{entry['id']}")
     rng = c.rng
     c.replace_call(
-        "nested_str_value", lambda call: _wrap(call, (str,), lambda v: _kw_call("str", object=v), rng)
+        "nested_str_value", lambda call: replace_value(call, (str,), lambda v: _kw_call("str", object=v), rng)
     )
     c.replace_call(
         "nested_round_value",
-        lambda call: _wrap(
+        lambda call: replace_value(
             call, (float,), lambda v: _kw_call("round", number=v, ndigits=rng.choice([0, 1, 6])), rng
         ),
     )
-    c.replace_call("nested_int_value", lambda call: _wrap(call, (int,), lambda v: _kw_call("abs", x=v), rng))
+    c.replace_call(
+        "nested_int_value", lambda call: replace_value(call, (int,), lambda v: _kw_call("abs", x=v), rng)
+    )
 
     def merged(kind: str, i: int, j: int, n: int, call: ast.Call) -> None:
         """The n calls of turn i from j on replaced by ``call``."""
